@@ -4,7 +4,7 @@ using Rekindle.Control.Encoding.Payloads;
 namespace Rekindle.Control.Crypto;
 
 /// <summary>The algorithms of one negotiated IKE SA proposal.</summary>
-public sealed record IkeCryptoSuite(SkCipher Cipher, Integrity? Integrity, Prf Prf, DhGroup Group)
+public sealed record IkeCryptoSuite(Cipher Cipher, Integrity? Integrity, Prf Prf, DhGroup Group)
 {
     /// <summary>Builds the suite from a proposal that holds exactly one transform of each type.</summary>
     public static IkeCryptoSuite FromProposal(Proposal proposal)
@@ -13,7 +13,7 @@ public sealed record IkeCryptoSuite(SkCipher Cipher, Integrity? Integrity, Prf P
         var prf = proposal.Find(TransformType.Prf) ?? throw new ArgumentException("proposal without PRF");
         var integ = proposal.Find(TransformType.Integrity);
         var ke = proposal.Find(TransformType.KeyExchange);
-        var cipher = SkCipher.Create((EncryptionId)encr.Id, encr.KeyLength);
+        var cipher = Cipher.Create((EncryptionId)encr.Id, encr.KeyLength);
         Integrity? integrity = integ is { Id: not 0 } i ? Integrity.Create((IntegrityId)i.Id) : null;
         if (!cipher.IsAead && integrity == null)
             throw new ArgumentException("a non-AEAD cipher needs an integrity transform");

@@ -4,10 +4,10 @@ using Rekindle.Control.Encoding;
 namespace Rekindle.Control.Crypto;
 
 /// <summary>
-/// The encryption transform of the SK payload: AES-CBC (RFC 3602, with a separate integrity transform)
+/// An encryption transform for the SK payload and ESP: AES-CBC (RFC 3602, with a separate integrity transform)
 /// or AES-GCM with a 16-octet ICV (RFC 5282: 8-octet explicit IV, 4-octet salt at the end of the key material).
 /// </summary>
-public abstract class SkCipher
+public abstract class Cipher
 {
     public abstract EncryptionId Id { get; }
     public abstract int KeyBits { get; }
@@ -25,7 +25,7 @@ public abstract class SkCipher
     public abstract bool TryDecrypt(ReadOnlySpan<byte> keyMaterial, ReadOnlySpan<byte> iv, ReadOnlySpan<byte> ciphertext,
         ReadOnlySpan<byte> tag, Span<byte> plaintext, ReadOnlySpan<byte> aad);
 
-    public static SkCipher Create(EncryptionId id, int keyBits) => (id, keyBits) switch
+    public static Cipher Create(EncryptionId id, int keyBits) => (id, keyBits) switch
     {
         (EncryptionId.AesCbc, 128 or 192 or 256) => new AesCbcCipher(keyBits),
         (EncryptionId.AesGcm16, 128 or 192 or 256) => new AesGcm16Cipher(keyBits),
@@ -33,7 +33,7 @@ public abstract class SkCipher
     };
 }
 
-public sealed class AesCbcCipher(int keyBits) : SkCipher
+public sealed class AesCbcCipher(int keyBits) : Cipher
 {
     public override EncryptionId Id => EncryptionId.AesCbc;
     public override int KeyBits { get; } = keyBits;
@@ -62,7 +62,7 @@ public sealed class AesCbcCipher(int keyBits) : SkCipher
     }
 }
 
-public sealed class AesGcm16Cipher(int keyBits) : SkCipher
+public sealed class AesGcm16Cipher(int keyBits) : Cipher
 {
     private const int SaltLength = 4;
 

@@ -1,0 +1,97 @@
+using System.Net;
+using Rekindle.Control.Crypto;
+using Rekindle.Control.Encoding;
+using Rekindle.Control.Encoding.Payloads;
+
+namespace Rekindle.Control.Kernel;
+
+/// <summary>
+/// Where CHILD SAs and their policies live: the kernel's XFRM, the userspace data plane, or a fake for tests.
+/// The control plane talks to it through this one narrow interface, as strongSwan's kernel_ipsec_t.
+/// Failures are reported as <see cref="SaBackendException"/> naming what is missing.
+/// </summary>
+public interface ISaBackend
+{
+    /// <summary>A short name for logs and <c>list-sas</c> ("memory", "userspace", "xfrm").</summary>
+    string Name { get; }
+
+    /// <summary>Reserves an inbound SPI for an SA from <paramref name="source"/> to <paramref name="destination"/>.</summary>
+    uint AllocateSpi(IPAddress source, IPAddress destination, ProtocolId protocol);
+
+    void AddSa(SaParameters sa);
+
+    /// <summary>Changes an installed SA's endpoints or encapsulation (NAT rebinding).</summary>
+    void UpdateSa(SaId id, IPEndPoint newSource, IPEndPoint newDestination);
+
+    /// <summary>Removes an SA; removing one that is gone is not an error.</summary>
+    void DeleteSa(SaId id);
+
+    void AddPolicy(PolicyParameters policy);
+
+    void DeletePolicy(PolicyParameters policy);
+
+    /// <summary>Traffic counters, or null if the SA is not installed.</summary>
+    SaCounters? QuerySa(SaId id);
+
+    /// <summary>Soft and hard lifetime expiries, raised by the back-end.</summary>
+    event Action<SaExpiry>? Expired;
+}
+
+/// <summary>Identifies an SA the way the kernel does: destination, SPI, protocol.</summary>
+public readonly record struct SaId(IPAddress Destination, uint Spi, ProtocolId Protocol = ProtocolId.Esp)
+{
+    public override string ToString() => $"{Protocol} {Spi:x8} -> {Destination}";
+}
+
+public enum SaDirection
+{
+    Inbound,
+    Outbound,
+}
+
+/// <summary>Lifetime limits; zero means unlimited.</summary>
+public sealed record SaLifetime(ulong SoftBytes = 0, ulong HardBytes = 0, ulong SoftPackets = 0, ulong HardPackets = 0,
+    TimeSpan SoftTime = default, TimeSpan HardTime = default);
+
+/// <summary>Everything needed to install one direction of a CHILD SA (ESP, tunnel mode).</summary>
+public sealed record SaParameters(
+    SaId Id,
+    SaDirection Direction,
+    IPEndPoint Source,
+    IPEndPoint Destination,
+    ChildCryptoSuite Suite,
+    byte[] EncryptionKey,
+    byte[] IntegrityKey,
+    IReadOnlyList<TrafficSelector> LocalTs,
+    IReadOnlyList<TrafficSelector> RemoteTs,
+    bool UdpEncapsulation,
+    uint ReqId,
+    int ReplayWindow = 1024,
+    SaLifetime? Lifetime = null);
+
+public enum PolicyDirection
+{
+    In,
+    Out,
+    Forward,
+}
+
+/// <summary>A tunnel-mode policy: traffic from <see cref="Source"/> to <see cref="Destination"/> uses the SA with this ReqId.</summary>
+public sealed record PolicyParameters(
+    PolicyDirection Direction,
+    TrafficSelector Source,
+    TrafficSelector Destination,
+    IPAddress TunnelSource,
+    IPAddress TunnelDestination,
+    uint ReqId,
+    uint Priority = 0);
+
+public sealed record SaCounters(ulong Bytes, ulong Packets, ulong ReplayDrops, ulong IntegrityFailures, DateTimeOffset? LastUsed);
+
+public sealed record SaExpiry(SaId Id, uint ReqId, bool Hard);
+
+/// <summary>A back-end refused an operation; the message says what is missing (algorithm, module, permission).</summary>
+public sealed class SaBackendException(string message, int errno = 0) : Exception(message)
+{
+    public int Errno { get; } = errno;
+}
