@@ -330,7 +330,7 @@ public sealed class IkeEngine : IIkeRetransmitter
         return bytes;
     }
 
-    internal void Destroy(IkeSa sa, string reason)
+    public void Destroy(IkeSa sa, string reason)
     {
         if (sa.State == IkeSaState.Destroyed)
             return;

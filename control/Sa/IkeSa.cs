@@ -78,7 +78,7 @@ public sealed class IkeSa
     /// <summary>Why the SA failed or was deleted, for logs and <c>list-sas</c>.</summary>
     public string? Reason { get; internal set; }
 
-    internal TaskManager Tasks { get; }
+    public TaskManager Tasks { get; }
 
     /// <summary>Message ID of our next request (RFC 7296 §2.2).</summary>
     internal uint NextRequestId { get; set; }

@@ -1,0 +1,25 @@
+using Rekindle.Control.Config;
+using Rekindle.Control.Engine;
+
+namespace Rekindle.Appliance.Configuration;
+
+/// <summary>The whole of rekindled.toml, validated.</summary>
+public sealed record RekindleConfig(DaemonSettings Daemon, EngineOptions Engine, IReadOnlyList<ConnectionConfig> Connections, string Path);
+
+/// <summary>The <c>[daemon]</c> table.</summary>
+public sealed record DaemonSettings
+{
+    public string Socket { get; init; } = "/run/rekindle/rekindled.sock";
+    /// <summary>"none" negotiates and records SAs without carrying traffic; "userspace" and "xfrm" come with their back-ends.</summary>
+    public string Dataplane { get; init; } = "none";
+    public Control.Engine.LogLevel LogLevel { get; init; } = Control.Engine.LogLevel.Info;
+}
+
+/// <summary>A configuration error, located: file, line and key.</summary>
+public sealed class ConfigException(string path, int line, string? key, string message)
+    : Exception(key == null ? $"{path}:{line}: {message}" : $"{path}:{line}: {key}: {message}")
+{
+    public string File { get; } = path;
+    public int Line { get; } = line;
+    public string? Key { get; } = key;
+}

@@ -1,0 +1,34 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Rekindle.Appliance.ControlSocket;
+
+/// <summary>One request on the control socket: a JSON line.</summary>
+public sealed record ControlRequest(string Command, string? Name = null, string? Child = null, double TimeoutSeconds = 30);
+
+/// <summary>The answer: a JSON line. <see cref="Error"/> set means the command failed.</summary>
+public sealed record ControlResponse(bool Ok, string? Error = null, string? Message = null,
+    IReadOnlyList<IkeSaView>? Sas = null, IReadOnlyList<ConnectionView>? Connections = null);
+
+public sealed record IkeSaView(
+    string Name, int UniqueId, string State, bool Initiator, string InitiatorSpi, string ResponderSpi,
+    string LocalHost, int LocalPort, string LocalId, string RemoteHost, int RemotePort, string RemoteId,
+    string? EncryptionAlgorithm, int EncryptionKeySize, string? IntegrityAlgorithm, string? PrfAlgorithm, string? DhGroup,
+    bool LocalBehindNat, bool RemoteBehindNat, long AgeSeconds, long? EstablishedSeconds, IReadOnlyList<ChildSaView> Children);
+
+public sealed record ChildSaView(
+    string Name, uint ReqId, string State, string Mode, bool UdpEncapsulation, string Protocol,
+    string EncryptionAlgorithm, int EncryptionKeySize, string? IntegrityAlgorithm, bool Esn,
+    string SpiIn, string SpiOut, IReadOnlyList<string> LocalTs, IReadOnlyList<string> RemoteTs, long InstallSeconds);
+
+public sealed record ConnectionView(string Name, string? LocalAddress, string? RemoteAddress, string LocalId, string RemoteId,
+    string IkeProposals, string EspProposals, string ChildName, IReadOnlyList<string> LocalTs, IReadOnlyList<string> RemoteTs, string StartAction);
+
+public static class ControlJson
+{
+    public static readonly JsonSerializerOptions Options = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.KebabCaseLower,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+}

@@ -1,0 +1,206 @@
+using System.Net;
+using Rekindle.Appliance.Configuration;
+using Rekindle.Appliance.ControlSocket;
+using Rekindle.Control.Config;
+using Rekindle.Control.Engine;
+using Rekindle.Control.Kernel;
+using Rekindle.Control.Sa;
+
+namespace Rekindle.Appliance.Daemon;
+
+/// <summary>
+/// rekindled: the engine, its sockets, the SA back-end, the control socket and the timer, joined.
+/// Every engine call happens under one lock, so datagrams, commands and timer ticks reach it one at a time.
+/// </summary>
+public sealed class GatewayDaemon(RekindleConfig config, ILog log)
+{
+    private static readonly TimeSpan TimerInterval = TimeSpan.FromMilliseconds(100);
+    private readonly Lock _lock = new();
+    private IkeEngine? _engine;
+
+    public async Task RunAsync(CancellationToken cancellation)
+    {
+        var backend = CreateBackend();
+        var addresses = config.Connections.Any(c => c.LocalAddress == null)
+            ? [IPAddress.Any]
+            : config.Connections.Select(c => c.LocalAddress!).Distinct().ToList();
+        using var sockets = new UdpIkeSockets(addresses, config.Engine.IkePort, config.Engine.NatTPort, log);
+        var engine = new IkeEngine(config.Connections, backend, sockets, log, config.Engine);
+        _engine = engine;
+        log.Info("daemon", $"rekindled started: {config.Connections.Count} connection(s) from {config.Path}, " +
+            $"listening on {string.Join(", ", addresses)} ports {config.Engine.IkePort}/{config.Engine.NatTPort}, SA back-end '{backend.Name}'");
+        if (config.Daemon.Dataplane == "none")
+            log.Info("daemon", "dataplane = \"none\": CHILD SAs are negotiated and recorded, no traffic is carried");
+
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        var server = new ControlServer(config.Daemon.Socket, Handle, log);
+        var tasks = new List<Task>
+        {
+            sockets.RunAsync((data, local, remote) => { lock (_lock) engine.Receive(data.Span, local, remote); }, stop.Token),
+            server.RunAsync(stop.Token),
+            TimerLoop(engine, stop.Token),
+        };
+        foreach (var connection in config.Connections.Where(c => c.StartAction == StartAction.Initiate))
+        {
+            lock (_lock)
+                engine.Initiate(connection.Name);
+        }
+        try
+        {
+            await Task.Delay(Timeout.Infinite, cancellation);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        await ShutdownAsync(engine);
+        stop.Cancel();
+        await Task.WhenAll(tasks.Select(t => t.ContinueWith(_ => { })));
+        log.Info("daemon", "rekindled stopped");
+    }
+
+    private ISaBackend CreateBackend() => config.Daemon.Dataplane switch
+    {
+        "none" => new MemorySaBackend(),
+        var other => throw new InvalidOperationException($"dataplane '{other}' is not available in this build"),
+    };
+
+    /// <summary>Deletes every IKE SA and waits a moment for the peers to confirm, so no state is left behind on either side.</summary>
+    private async Task ShutdownAsync(IkeEngine engine)
+    {
+        List<string> names;
+        lock (_lock)
+            names = engine.Sas.Select(s => s.Name).Distinct().ToList();
+        if (names.Count == 0)
+            return;
+        log.Info("daemon", $"shutting down: deleting {names.Count} IKE_SA(s)");
+        lock (_lock)
+        {
+            foreach (var name in names)
+                engine.Terminate(name);
+        }
+        await WaitAsync(() => engine.Sas.Count == 0, TimeSpan.FromSeconds(3));
+        lock (_lock)
+        {
+            foreach (var sa in engine.Sas.ToList())
+                engine.Destroy(sa, "daemon shutdown");
+        }
+    }
+
+    private async Task TimerLoop(IkeEngine engine, CancellationToken cancellation)
+    {
+        using var timer = new PeriodicTimer(TimerInterval);
+        var lastRotation = DateTime.UtcNow;
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellation))
+            {
+                lock (_lock)
+                {
+                    engine.OnTimer();
+                    if (DateTime.UtcNow - lastRotation > TimeSpan.FromMinutes(5))
+                    {
+                        engine.RotateCookieSecret();
+                        lastRotation = DateTime.UtcNow;
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>Waits until <paramref name="condition"/> holds (checked under the engine lock) or the timeout passes.</summary>
+    private async Task<bool> WaitAsync(Func<bool> condition, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            lock (_lock)
+            {
+                if (condition())
+                    return true;
+            }
+            if (DateTime.UtcNow >= deadline)
+                return false;
+            await Task.Delay(20);
+        }
+    }
+
+    private async Task<ControlResponse> Handle(ControlRequest request)
+    {
+        var engine = _engine!;
+        var timeout = TimeSpan.FromSeconds(Math.Clamp(request.TimeoutSeconds, 0, 600));
+        switch (request.Command)
+        {
+            case "list-sas":
+                lock (_lock)
+                {
+                    var now = DateTimeOffset.UtcNow;
+                    return new ControlResponse(true, Sas: engine.Sas.Where(s => request.Name == null || s.Name == request.Name)
+                        .OrderBy(s => s.UniqueId).Select(s => SaViews.Of(s, now)).ToList());
+                }
+            case "list-conns":
+                return new ControlResponse(true, Connections: engine.Connections.Select(SaViews.Of).ToList());
+            case "up":
+                return await Up(engine, request.Name, timeout);
+            case "down":
+                return await Down(engine, request.Name, request.Child, timeout);
+            default:
+                return new ControlResponse(false, $"unknown command '{request.Command}'");
+        }
+    }
+
+    private async Task<ControlResponse> Up(IkeEngine engine, string? name, TimeSpan timeout)
+    {
+        IkeSa sa;
+        ConnectionConfig? connection;
+        lock (_lock)
+        {
+            connection = engine.Connections.FirstOrDefault(c => c.Name == name);
+            if (connection == null)
+                return new ControlResponse(false, $"no connection named '{name}'");
+            try
+            {
+                sa = engine.Initiate(connection.Name);
+            }
+            catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+            {
+                return new ControlResponse(false, e.Message);
+            }
+        }
+        bool settled = await WaitAsync(() => sa.State == IkeSaState.Destroyed
+            || sa.State == IkeSaState.Established && sa.Tasks.Idle, timeout);
+        lock (_lock)
+        {
+            if (!settled)
+                return new ControlResponse(false, $"IKE_SA {sa} not established after {timeout.TotalSeconds:0}s (state {SaViews.State(sa.State)})");
+            if (sa.State == IkeSaState.Destroyed)
+                return new ControlResponse(false, $"establishing IKE_SA {sa} failed: {sa.Reason}");
+            var child = sa.Children.FirstOrDefault(c => c.Name == connection.ChildName);
+            if (child == null)
+                return new ControlResponse(false, $"IKE_SA {sa} established, but CHILD_SA {connection.ChildName} failed (see the log)");
+            return new ControlResponse(true, Message: $"IKE_SA {sa} established, CHILD_SA {child.Name}{{{child.ReqId}}} established " +
+                $"with SPIs {child.InboundSpi:x8}_i {child.OutboundSpi:x8}_o");
+        }
+    }
+
+    private async Task<ControlResponse> Down(IkeEngine engine, string? name, string? child, TimeSpan timeout)
+    {
+        int count;
+        List<IkeSa> affected;
+        lock (_lock)
+        {
+            affected = engine.Sas.Where(s => s.Name == name).ToList();
+            count = child == null ? engine.Terminate(name ?? "") : engine.TerminateChild(name ?? "", child);
+        }
+        if (count == 0)
+            return new ControlResponse(false, child == null ? $"no IKE_SA named '{name}'" : $"no CHILD_SA '{child}' in '{name}'");
+        bool done = await WaitAsync(() => child == null
+            ? affected.All(s => s.State == IkeSaState.Destroyed)
+            : affected.All(s => s.Children.All(c => c.Name != child)), timeout);
+        return done
+            ? new ControlResponse(true, Message: child == null ? $"IKE_SA '{name}' deleted ({count})" : $"CHILD_SA '{child}' of '{name}' deleted ({count})")
+            : new ControlResponse(false, $"deleting '{name}' did not complete within {timeout.TotalSeconds:0}s");
+    }
+}

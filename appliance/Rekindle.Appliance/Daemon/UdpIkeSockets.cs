@@ -1,0 +1,143 @@
+using System.Net;
+using System.Net.Sockets;
+using Rekindle.Control.Engine;
+
+namespace Rekindle.Appliance.Daemon;
+
+/// <summary>
+/// The IKE sockets: UDP 500 and 4500 on each listen address. On 4500 the first four octets decide (RFC 3948 §2.2):
+/// zero is the non-ESP marker and IKE follows, a single 0xFF is a NAT-T keepalive, anything else is ESP for the data plane.
+/// </summary>
+public sealed class UdpIkeSockets : IIkeNetwork, IDisposable
+{
+    private readonly List<(IPAddress Address, int Port, Socket Socket)> _sockets = [];
+    private readonly int _natTPort;
+    private readonly ILog _log;
+    private long _espDropped;
+
+    public UdpIkeSockets(IEnumerable<IPAddress> addresses, int ikePort, int natTPort, ILog log)
+    {
+        _natTPort = natTPort;
+        _log = log;
+        foreach (var address in addresses.Distinct())
+        {
+            foreach (var port in new[] { ikePort, natTPort })
+            {
+                var socket = new Socket(address.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+                try
+                {
+                    if (address.AddressFamily == AddressFamily.InterNetworkV6)
+                        socket.DualMode = false;
+                    socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+                    socket.SetSocketOption(address.AddressFamily == AddressFamily.InterNetwork ? SocketOptionLevel.IP : SocketOptionLevel.IPv6,
+                        SocketOptionName.PacketInformation, true);
+                    socket.Bind(new IPEndPoint(address, port));
+                }
+                catch (SocketException e)
+                {
+                    socket.Dispose();
+                    Dispose();
+                    throw new InvalidOperationException($"cannot bind UDP {address}:{port}: {e.Message}" +
+                        (e.SocketErrorCode == SocketError.AddressAlreadyInUse ? " (is another IKE daemon running?)" : ""), e);
+                }
+                _sockets.Add((address, port, socket));
+            }
+        }
+    }
+
+    /// <summary>ESP packets that arrived on the NAT-T port while no data plane takes them.</summary>
+    public long EspDropped => Interlocked.Read(ref _espDropped);
+
+    /// <summary>Receives until cancelled, handing each IKE message to <paramref name="deliver"/>.</summary>
+    public Task RunAsync(Action<ReadOnlyMemory<byte>, IPEndPoint, IPEndPoint> deliver, CancellationToken cancellation) =>
+        Task.WhenAll(_sockets.Select(s => ReceiveLoop(s.Socket, s.Port, deliver, cancellation)));
+
+    private async Task ReceiveLoop(Socket socket, int port, Action<ReadOnlyMemory<byte>, IPEndPoint, IPEndPoint> deliver, CancellationToken cancellation)
+    {
+        var buffer = new byte[65536];
+        EndPoint any = new IPEndPoint(socket.AddressFamily == AddressFamily.InterNetwork ? IPAddress.Any : IPAddress.IPv6Any, 0);
+        while (!cancellation.IsCancellationRequested)
+        {
+            SocketReceiveMessageFromResult result;
+            try
+            {
+                result = await socket.ReceiveMessageFromAsync(buffer, SocketFlags.None, any, cancellation);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (SocketException e)
+            {
+                _log.Debug("net", $"receive on port {port}: {e.Message}");
+                continue;
+            }
+            var remote = (IPEndPoint)result.RemoteEndPoint;
+            var local = new IPEndPoint(result.PacketInformation.Address, port);
+            var data = buffer.AsMemory(0, result.ReceivedBytes);
+            if (port == _natTPort)
+            {
+                if (data.Length == 1 && data.Span[0] == 0xFF)
+                    continue; // NAT-T keepalive
+                if (data.Length < 4 || data.Span[..4].IndexOfAnyExcept((byte)0) >= 0)
+                {
+                    Interlocked.Increment(ref _espDropped);
+                    continue; // ESP: no data plane in this configuration
+                }
+                data = data[4..];
+            }
+            try
+            {
+                deliver(data, local, remote);
+            }
+            catch (Exception e)
+            {
+                // Nothing a datagram carries may take the receive loop down.
+                _log.Error("net", $"processing a datagram from {remote} failed: {e}");
+            }
+        }
+    }
+
+    public void Send(IPEndPoint local, IPEndPoint remote, byte[] message)
+    {
+        var socket = _sockets.FirstOrDefault(s => s.Port == local.Port && s.Address.Equals(local.Address)).Socket
+            ?? _sockets.FirstOrDefault(s => s.Port == local.Port && s.Address.AddressFamily == remote.AddressFamily
+                && (s.Address.Equals(IPAddress.Any) || s.Address.Equals(IPAddress.IPv6Any))).Socket;
+        if (socket == null)
+        {
+            _log.Error("net", $"no socket for {local} to send to {remote}");
+            return;
+        }
+        try
+        {
+            if (local.Port == _natTPort)
+            {
+                var marked = new byte[message.Length + 4];
+                message.CopyTo(marked, 4);
+                socket.SendTo(marked, remote);
+            }
+            else
+            {
+                socket.SendTo(message, remote);
+            }
+        }
+        catch (SocketException e)
+        {
+            _log.Warning("net", $"sending {message.Length} octets to {remote} failed: {e.Message}");
+        }
+    }
+
+    public IPAddress LocalAddressFor(IPAddress remote)
+    {
+        using var probe = new Socket(remote.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        probe.Connect(new IPEndPoint(remote, 9));
+        return ((IPEndPoint)probe.LocalEndPoint!).Address;
+    }
+
+    public void Dispose()
+    {
+        foreach (var (_, _, socket) in _sockets)
+            socket.Dispose();
+        _sockets.Clear();
+    }
+}
