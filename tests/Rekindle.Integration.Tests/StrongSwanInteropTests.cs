@@ -1,4 +1,4 @@
-using Rekindle.Integration.Tests.Infrastructure;
+using Rekindle.Testbed;
 
 namespace Rekindle.Integration.Tests;
 

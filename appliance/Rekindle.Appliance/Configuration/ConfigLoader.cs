@@ -102,28 +102,24 @@ public static class ConfigLoader
             var engine = new EngineOptions();
             foreach (var item in table.Items)
             {
-                var key = KeyName(item.Key);
-                daemon = key switch
+                var name = KeyName(item.Key);
+                var key = $"daemon.{name}";
+                switch (name)
                 {
-                    "socket" => daemon with { Socket = String(item, key) },
-                    "dataplane" => daemon with { Dataplane = OneOf(item, key, "none") },
-                    "log_level" => daemon with { LogLevel = Enum.Parse<Control.Engine.LogLevel>(OneOf(item, key, "debug", "info", "warning", "error"), true) },
-                    _ => daemon,
-                };
-                engine = key switch
-                {
-                    "ike_port" => engine with { IkePort = Port(item, key) },
-                    "natt_port" => engine with { NatTPort = Port(item, key) },
-                    "retransmit_timeout" => engine with { RetransmitTimeout = Seconds(item, key, allowZero: false) },
-                    "retransmit_base" => engine with { RetransmitBase = Number(item, key, 1, 10) },
-                    "retransmit_tries" => engine with { RetransmitTries = (int)Number(item, key, 0, 100) },
-                    "cookie_threshold" => engine with { CookieThreshold = (int)Number(item, key, 0, int.MaxValue) },
-                    "half_open_timeout" => engine with { HalfOpenTimeout = Seconds(item, key, allowZero: false) },
-                    _ => engine,
-                };
-                if (key is not ("socket" or "dataplane" or "log_level" or "ike_port" or "natt_port" or "retransmit_timeout"
-                    or "retransmit_base" or "retransmit_tries" or "cookie_threshold" or "half_open_timeout"))
-                    throw Error(item, $"daemon.{key}", "unknown setting");
+                    case "socket": daemon = daemon with { Socket = String(item, key) }; break;
+                    case "dataplane": daemon = daemon with { Dataplane = OneOf(item, key, "none") }; break;
+                    case "log_level":
+                        daemon = daemon with { LogLevel = Enum.Parse<Control.Engine.LogLevel>(OneOf(item, key, "debug", "info", "warning", "error"), true) };
+                        break;
+                    case "ike_port": engine = engine with { IkePort = Port(item, key) }; break;
+                    case "natt_port": engine = engine with { NatTPort = Port(item, key) }; break;
+                    case "retransmit_timeout": engine = engine with { RetransmitTimeout = Seconds(item, key, allowZero: false) }; break;
+                    case "retransmit_base": engine = engine with { RetransmitBase = Number(item, key, 1, 10) }; break;
+                    case "retransmit_tries": engine = engine with { RetransmitTries = (int)Number(item, key, 0, 100) }; break;
+                    case "cookie_threshold": engine = engine with { CookieThreshold = (int)Number(item, key, 0, int.MaxValue) }; break;
+                    case "half_open_timeout": engine = engine with { HalfOpenTimeout = Seconds(item, key, allowZero: false) }; break;
+                    default: throw Error(item, key, "unknown setting");
+                }
             }
             return (daemon, engine);
         }
@@ -200,8 +196,9 @@ public static class ConfigLoader
         ];
 
         private static IPAddress Address(string text) =>
-            text is "%any" or "" ? null! : IPAddress.TryParse(text, out var address) ? address
-                : throw new FormatException($"'{text}' is not an IP address");
+            text is "%any" or "" ? null!
+            : (text.Contains(':') || text.Split('.').Length == 4) && IPAddress.TryParse(text, out var address) ? address
+            : throw new FormatException($"'{text}' is not an IP address");
 
         private static List<TrafficSelector> Selectors(string text)
         {

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
 
-namespace Rekindle.Integration.Tests.Infrastructure;
+namespace Rekindle.Testbed;
 
 /// <summary>
 /// strongSwan's charon in a namespace with its own config, vici socket, log and /run (the pid file path is compiled in),

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Rekindle.Integration.Tests.Infrastructure;
+namespace Rekindle.Testbed;
 
 /// <summary>Runs commands for the tests; a failure throws with the command, exit code and output.</summary>
 public static class Shell

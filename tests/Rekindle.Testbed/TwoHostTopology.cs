@@ -1,4 +1,4 @@
-namespace Rekindle.Integration.Tests.Infrastructure;
+namespace Rekindle.Testbed;
 
 /// <summary>
 /// Two network namespaces joined by a veth pair: A = 192.0.2.1, B = 192.0.2.2, with the protected subnets'

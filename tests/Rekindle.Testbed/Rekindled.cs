@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Rekindle.Appliance.ControlSocket;
 
-namespace Rekindle.Integration.Tests.Infrastructure;
+namespace Rekindle.Testbed;
 
 /// <summary>A rekindled process in a namespace, with its own config and control socket, driven through rekindlectl.</summary>
 public sealed class Rekindled : IDisposable
@@ -50,8 +50,7 @@ public sealed class Rekindled : IDisposable
     {
         var result = Ctl("--json", "list-sas");
         var response = JsonSerializer.Deserialize<ControlResponse>(result.Output, ControlJson.Options)!;
-        Assert.True(response.Ok, response.Error);
-        return response.Sas!;
+        return response.Ok ? response.Sas! : throw new InvalidOperationException($"list-sas failed: {response.Error}");
     }
 
     /// <summary>SIGTERM, then wait for a clean exit (the daemon deletes its SAs first).</summary>
