@@ -268,16 +268,8 @@ public sealed class IkeEngine : IIkeRetransmitter
         }
         // The message passed its integrity check, so it is answered (RFC 7296 §2.21.2, §2.5).
         Log.Info(sa, $"{header.Exchange} request {header.MessageId} is malformed ({result.Error}), answering with an error");
-        var response = new IkeMessage
-        {
-            InitiatorSpi = sa.InitiatorSpi,
-            ResponderSpi = sa.ResponderSpi,
-            Exchange = header.Exchange,
-            IsResponse = true,
-            FromInitiator = sa.IsOriginalInitiator,
-            MessageId = header.MessageId,
-            Payloads = [ErrorNotify(result)],
-        };
+        var response = sa.NewMessage(header.Exchange, response: true, header.MessageId);
+        response.Add(ErrorNotify(result));
         sa.CachedResponse = Send(sa, response);
         sa.ExpectedPeerRequestId++;
     }

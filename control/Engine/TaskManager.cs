@@ -37,15 +37,7 @@ public sealed class TaskManager(IkeSa sa)
 
     private void SendRequest(EngineContext context, ExchangeType exchange)
     {
-        var request = new IkeMessage
-        {
-            InitiatorSpi = sa.InitiatorSpi,
-            ResponderSpi = sa.ResponderSpi,
-            Exchange = exchange,
-            IsResponse = false,
-            FromInitiator = sa.IsOriginalInitiator,
-            MessageId = sa.NextRequestId,
-        };
+        var request = sa.NewMessage(exchange, response: false, sa.NextRequestId);
         foreach (var task in _active)
         {
             if (task.Build(request) == TaskResult.Failed)
@@ -91,15 +83,7 @@ public sealed class TaskManager(IkeSa sa)
     /// <summary>Answers a request with the tasks chosen for its exchange; an error from one task replaces the answer.</summary>
     public void ProcessRequest(EngineContext context, IkeMessage request, IReadOnlyList<IkeTask> passive)
     {
-        var response = new IkeMessage
-        {
-            InitiatorSpi = sa.InitiatorSpi,
-            ResponderSpi = sa.ResponderSpi,
-            Exchange = request.Exchange,
-            IsResponse = true,
-            FromInitiator = sa.IsOriginalInitiator,
-            MessageId = request.MessageId,
-        };
+        var response = sa.NewMessage(request.Exchange, response: true, request.MessageId);
         IkeTask? failed = passive.FirstOrDefault(task => task.Process(request) == TaskResult.Failed);
         if (failed == null)
         {

@@ -87,5 +87,16 @@ public sealed class IkeSa
     /// <summary>Our last response, resent when its request is retransmitted.</summary>
     internal byte[]? CachedResponse { get; set; }
 
+    /// <summary>A message of this IKE SA: its SPIs, and the Initiator flag when we are the original initiator.</summary>
+    internal IkeMessage NewMessage(ExchangeType exchange, bool response, uint messageId) => new()
+    {
+        InitiatorSpi = InitiatorSpi,
+        ResponderSpi = ResponderSpi,
+        Exchange = exchange,
+        IsResponse = response,
+        FromInitiator = IsOriginalInitiator,
+        MessageId = messageId,
+    };
+
     public override string ToString() => $"{Name}[{UniqueId}]";
 }

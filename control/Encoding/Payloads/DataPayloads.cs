@@ -64,13 +64,17 @@ public sealed class IdPayload(bool initiator, IdType idType, byte[] data) : Data
     }
 }
 
-/// <summary>Certificate payload: | Cert Encoding | Certificate Data ~ |</summary>
-public sealed class CertPayload(byte encoding, byte[] data) : DataPayload(data)
+/// <summary>CERT (§3.6) and CERTREQ (§3.7) payloads: | Cert Encoding | Certificate Data or Certification Authority ~ |</summary>
+public abstract class EncodedCertificatePayload(byte encoding, byte[] data) : DataPayload(data)
 {
-    public override PayloadType Type => PayloadType.Certificate;
     public byte Encoding { get; } = encoding;
     protected override int PrefixLength => 1;
     protected override void WritePrefix(Span<byte> d) => d[0] = Encoding;
+}
+
+public sealed class CertPayload(byte encoding, byte[] data) : EncodedCertificatePayload(encoding, data)
+{
+    public override PayloadType Type => PayloadType.Certificate;
 
     public static bool TryRead(ReadOnlySpan<byte> body, out CertPayload? payload)
     {
@@ -79,13 +83,9 @@ public sealed class CertPayload(byte encoding, byte[] data) : DataPayload(data)
     }
 }
 
-/// <summary>Certificate Request payload: | Cert Encoding | Certification Authority ~ |</summary>
-public sealed class CertReqPayload(byte encoding, byte[] data) : DataPayload(data)
+public sealed class CertReqPayload(byte encoding, byte[] data) : EncodedCertificatePayload(encoding, data)
 {
     public override PayloadType Type => PayloadType.CertificateRequest;
-    public byte Encoding { get; } = encoding;
-    protected override int PrefixLength => 1;
-    protected override void WritePrefix(Span<byte> d) => d[0] = Encoding;
 
     public static bool TryRead(ReadOnlySpan<byte> body, out CertReqPayload? payload)
     {
