@@ -27,6 +27,11 @@ $Packages = [ordered]@{
     'libcharon-extra-plugins'         = '/usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so'
     'libstrongswan-standard-plugins'  = '/usr/lib/ipsec/plugins/libstrongswan-openssl.so'
     'libstrongswan-extra-plugins'     = '/usr/lib/ipsec/plugins/libstrongswan-curve25519.so'
+    'iputils-ping'                    = '/usr/bin/ping'
+    'iperf3'                          = '/usr/bin/iperf3'
+    'tcpdump'                         = '/usr/bin/tcpdump'
+    'tshark'                          = '/usr/bin/tshark'
+    'libpcap0.8'                      = '/usr/lib/x86_64-linux-gnu/libpcap.so.0.8'
 }
 
 function Invoke-Native([string] $File, [string[]] $Arguments) {

@@ -12,6 +12,7 @@ public static class Program
           down NAME [--child CHILD]          delete the IKE SA of NAME (or only its CHILD SA)
           list-sas [NAME]                    IKE and CHILD SAs with SPIs, algorithms, state and age
           list-conns                         configured connections
+          stats [NAME]                       per-SA packets, bytes, replay drops, integrity failures, last packet
         """;
 
     public static async Task<int> Main(string[] args)
@@ -52,7 +53,7 @@ public static class Program
             Console.Error.WriteLine($"rekindlectl: {command} needs a connection name\n{Usage}");
             return 2;
         }
-        if (command is not ("up" or "down" or "list-sas" or "list-conns"))
+        if (command is not ("up" or "down" or "list-sas" or "list-conns" or "stats"))
         {
             Console.Error.WriteLine($"rekindlectl: unknown command '{command}'\n{Usage}");
             return 2;
@@ -81,6 +82,8 @@ public static class Program
             Console.WriteLine(response.Message);
         if (response.Sas != null)
             Console.Write(SaFormatter.FormatSas(response.Sas));
+        if (response.Stats != null)
+            Console.Write(SaFormatter.FormatStats(response.Stats, response.DataplaneCounters));
         if (response.Connections != null)
             Console.Write(SaFormatter.FormatConnections(response.Connections));
         return 0;

@@ -32,6 +32,8 @@ public sealed record ConnectionConfig
     public bool ForceEncap { get; init; }
     /// <summary>Send a liveness check after this much silence from the peer; zero disables it.</summary>
     public TimeSpan DpdDelay { get; init; }
+    /// <summary>Soft (rekey) and hard (delete) limits of the CHILD SAs; null: unlimited.</summary>
+    public Kernel.SaLifetime? ChildLifetime { get; init; }
 
     public bool MatchesAddresses(IPAddress local, IPAddress remote) =>
         (LocalAddress == null || LocalAddress.Equals(local)) && (RemoteAddress == null || RemoteAddress.Equals(remote));

@@ -41,10 +41,10 @@ public static class ChildSaInstaller
         try
         {
             backend.AddSa(new SaParameters(result.InboundId, SaDirection.Inbound, sa.Remote, sa.Local, suite, inEnc, inInteg,
-                child.LocalTs, child.RemoteTs, sa.UdpEncapsulation, reqId));
+                child.LocalTs, child.RemoteTs, sa.UdpEncapsulation, reqId, Lifetime: sa.Config?.ChildLifetime));
             added.Add(result.InboundId);
             backend.AddSa(new SaParameters(result.OutboundId, SaDirection.Outbound, sa.Local, sa.Remote, suite, outEnc, outInteg,
-                child.LocalTs, child.RemoteTs, sa.UdpEncapsulation, reqId));
+                child.LocalTs, child.RemoteTs, sa.UdpEncapsulation, reqId, Lifetime: sa.Config?.ChildLifetime));
             added.Add(result.OutboundId);
             foreach (var local in child.LocalTs)
             {

@@ -14,4 +14,6 @@ public sealed record EngineOptions
     public int CookieThreshold { get; init; } = 1000;
     /// <summary>A responder IKE SA not authenticated after this long is dropped.</summary>
     public TimeSpan HalfOpenTimeout { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>NAT-T keepalives (RFC 3948 §2.3) from behind a NAT after this much outbound silence; zero disables.</summary>
+    public TimeSpan KeepaliveInterval { get; init; } = TimeSpan.FromSeconds(20);
 }

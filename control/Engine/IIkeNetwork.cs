@@ -7,6 +7,9 @@ public interface IIkeNetwork
 {
     void Send(IPEndPoint local, IPEndPoint remote, byte[] message);
 
+    /// <summary>A NAT-T keepalive: one 0xFF octet on the NAT-T port, without the non-ESP marker (RFC 3948 §2.3).</summary>
+    void SendKeepalive(IPEndPoint local, IPEndPoint remote);
+
     /// <summary>The local address the system would use to reach <paramref name="remote"/>.</summary>
     IPAddress LocalAddressFor(IPAddress remote);
 }

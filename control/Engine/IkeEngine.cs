@@ -301,16 +301,68 @@ public sealed class IkeEngine : IIkeRetransmitter
                 Destroy(sa, "half-open IKE_SA timed out");
                 continue;
             }
+            if (sa.State != IkeSaState.Established)
+                continue;
+            // Traffic-aware liveness: only a peer silent on IKE and ESP alike is asked (strongSwan's dpd_delay).
             var delay = sa.Config?.DpdDelay ?? TimeSpan.Zero;
-            if (delay > TimeSpan.Zero && sa.State == IkeSaState.Established && sa.Tasks.Idle && now - sa.LastInbound >= delay)
+            if (delay > TimeSpan.Zero && sa.Tasks.Idle && now - LastHeard(sa) >= delay)
                 CheckLiveness(sa);
+            var keepalive = Options.KeepaliveInterval;
+            if (keepalive > TimeSpan.Zero && sa.LocalBehindNat && now - LastSent(sa) >= keepalive)
+            {
+                sa.LastOutbound = now;
+                _network.SendKeepalive(sa.Local, sa.Remote);
+            }
         }
     }
 
     /// <summary>Rotates the COOKIE secret (call every few minutes).</summary>
     public void RotateCookieSecret() => _cookies.Rotate();
 
-    void IIkeRetransmitter.Resend(IkeSa sa, byte[] message) => _network.Send(sa.Local, sa.Remote, message);
+    void IIkeRetransmitter.Resend(IkeSa sa, byte[] message)
+    {
+        sa.LastOutbound = _context.Now;
+        _network.Send(sa.Local, sa.Remote, message);
+    }
+
+    /// <summary>
+    /// A CHILD SA reached a lifetime in the back-end. Hard: it carries nothing more and is deleted on both sides.
+    /// Soft: the point to rekey, which later work hooks in here; until then the SA runs to its hard limit.
+    /// </summary>
+    public void OnSaExpired(SaExpiry expiry)
+    {
+        foreach (var sa in _sas.Values)
+        {
+            var child = sa.Children.FirstOrDefault(c => c.InboundId == expiry.Id || c.OutboundId == expiry.Id);
+            if (child == null)
+                continue;
+            if (!expiry.Hard)
+            {
+                Log.Info(sa, $"CHILD_SA {child.Name}{{{child.ReqId}}} reached its soft lifetime; rekeying is not supported yet, it lives until the hard lifetime");
+                return;
+            }
+            Log.Info(sa, $"CHILD_SA {child.Name}{{{child.ReqId}}} reached its hard lifetime, deleting it");
+            if (sa.State == IkeSaState.Established)
+            {
+                sa.Tasks.Queue(new ChildDelete(sa, _context, true, [child]));
+                sa.Tasks.InitiateNext(_context);
+            }
+            else
+            {
+                ChildSaInstaller.Uninstall(_context, sa, child);
+            }
+            return;
+        }
+    }
+
+    /// <summary>The last sign of life from the peer: an IKE message or an ESP packet on one of its CHILD SAs.</summary>
+    private DateTimeOffset LastHeard(IkeSa sa) => sa.Children
+        .Select(c => Backend.QuerySa(c.InboundId)?.LastUsed ?? DateTimeOffset.MinValue)
+        .Append(sa.LastInbound).Max();
+
+    private DateTimeOffset LastSent(IkeSa sa) => sa.Children
+        .Select(c => Backend.QuerySa(c.OutboundId)?.LastUsed ?? DateTimeOffset.MinValue)
+        .Append(sa.LastOutbound).Max();
 
     internal byte[] Send(IkeSa sa, IkeMessage message)
     {
@@ -318,6 +370,7 @@ public sealed class IkeEngine : IIkeRetransmitter
         if (message.Exchange == ExchangeType.IkeSaInit && !message.IsResponse)
             sa.InitRequest = bytes;
         Log.Debug(sa, $"sending {message} to {sa.Remote}");
+        sa.LastOutbound = _context.Now;
         _network.Send(sa.Local, sa.Remote, bytes);
         return bytes;
     }

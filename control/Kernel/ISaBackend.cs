@@ -10,7 +10,7 @@ namespace Rekindle.Control.Kernel;
 /// The control plane talks to it through this one narrow interface, as strongSwan's kernel_ipsec_t.
 /// Failures are reported as <see cref="SaBackendException"/> naming what is missing.
 /// </summary>
-public interface ISaBackend
+public interface ISaBackend : IDisposable
 {
     /// <summary>A short name for logs and <c>list-sas</c> ("memory", "userspace", "xfrm").</summary>
     string Name { get; }

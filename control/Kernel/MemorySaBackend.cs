@@ -14,6 +14,7 @@ public sealed class MemorySaBackend : ISaBackend
     private readonly ConcurrentDictionary<SaId, SaParameters> _sas = new();
     private readonly ConcurrentDictionary<PolicyParameters, byte> _policies = new();
     private readonly ConcurrentDictionary<uint, byte> _allocated = new();
+    private readonly ConcurrentDictionary<SaId, DateTimeOffset> _lastUsed = new();
     private uint _nextSpi;
 
     /// <param name="firstSpi">When set, SPIs are handed out sequentially from it (deterministic tests).</param>
@@ -66,7 +67,12 @@ public sealed class MemorySaBackend : ISaBackend
 
     public void DeletePolicy(PolicyParameters policy) => _policies.TryRemove(policy, out _);
 
-    public SaCounters? QuerySa(SaId id) => _sas.ContainsKey(id) ? new SaCounters(0, 0, 0, 0, null) : null;
+    public SaCounters? QuerySa(SaId id) => _sas.ContainsKey(id) ? new SaCounters(0, 0, 0, 0, _lastUsed.TryGetValue(id, out var t) ? t : null) : null;
+
+    /// <summary>Sets when an SA last carried a packet, as a data plane would report it (tests).</summary>
+    public void SetLastUsed(SaId id, DateTimeOffset when) => _lastUsed[id] = when;
+
+    public void Dispose() { }
 
     /// <summary>Raises an expiry as a kernel would (tests).</summary>
     public void RaiseExpiry(SaExpiry expiry) => Expired?.Invoke(expiry);

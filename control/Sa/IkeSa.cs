@@ -74,6 +74,8 @@ public sealed class IkeSa
     public DateTimeOffset? Established { get; internal set; }
     /// <summary>When the peer last sent us a valid IKE message.</summary>
     public DateTimeOffset LastInbound { get; internal set; }
+    /// <summary>When we last sent the peer an IKE message or keepalive.</summary>
+    public DateTimeOffset LastOutbound { get; internal set; }
 
     /// <summary>Why the SA failed or was deleted, for logs and <c>list-sas</c>.</summary>
     public string? Reason { get; internal set; }

@@ -4,6 +4,7 @@ using System.Text;
 using Rekindle.Control.Config;
 using Rekindle.Control.Encoding.Payloads;
 using Rekindle.Control.Engine;
+using Rekindle.Control.Kernel;
 using Tomlyn.Parsing;
 using Tomlyn.Syntax;
 
@@ -107,7 +108,10 @@ public static class ConfigLoader
                 switch (name)
                 {
                     case "socket": daemon = daemon with { Socket = String(item, key) }; break;
-                    case "dataplane": daemon = daemon with { Dataplane = OneOf(item, key, "none") }; break;
+                    case "dataplane": daemon = daemon with { Dataplane = OneOf(item, key, "none", "userspace") }; break;
+                    case "tun_name": daemon = daemon with { TunName = InterfaceName(item, key) }; break;
+                    case "mtu": daemon = daemon with { Mtu = (int)Number(item, key, 576, 9000) }; break;
+                    case "keepalive_interval": engine = engine with { KeepaliveInterval = Seconds(item, key, allowZero: true) }; break;
                     case "log_level":
                         daemon = daemon with { LogLevel = Enum.Parse<Control.Engine.LogLevel>(OneOf(item, key, "debug", "info", "warning", "error"), true) };
                         break;
@@ -186,13 +190,34 @@ public static class ConfigLoader
                 StartAction = startAction,
                 ForceEncap = items.TryGetValue("encap", out var encap) && Boolean(encap, $"connections.{name}.encap"),
                 DpdDelay = items.TryGetValue("dpd_delay", out var dpd) ? Seconds(dpd, $"connections.{name}.dpd_delay", allowZero: true) : TimeSpan.Zero,
+                ChildLifetime = Lifetime(name, items),
             };
+        }
+
+        /// <summary>CHILD SA lifetimes as strongSwan names them: rekey_* is the soft limit, life_* the hard one.</summary>
+        private SaLifetime? Lifetime(string name, Dictionary<string, KeyValueSyntax> items)
+        {
+            TimeSpan Time(string key) => items.TryGetValue(key, out var item) ? Seconds(item, $"connections.{name}.{key}", allowZero: true) : TimeSpan.Zero;
+            ulong Count(string key) => items.TryGetValue(key, out var item) ? (ulong)Number(item, $"connections.{name}.{key}", 0, long.MaxValue) : 0;
+            var life = new SaLifetime(Count("rekey_bytes"), Count("life_bytes"), Count("rekey_packets"), Count("life_packets"), Time("rekey_time"), Time("life_time"));
+            foreach (var (soft, hard, softValue, hardValue) in new[]
+            {
+                ("rekey_time", "life_time", life.SoftTime.TotalSeconds, life.HardTime.TotalSeconds),
+                ("rekey_bytes", "life_bytes", (double)life.SoftBytes, (double)life.HardBytes),
+                ("rekey_packets", "life_packets", (double)life.SoftPackets, (double)life.HardPackets),
+            })
+            {
+                if (softValue > 0 && hardValue > 0 && softValue >= hardValue)
+                    throw Error(items[soft], $"connections.{name}.{soft}", $"must be below {hard}");
+            }
+            return life == new SaLifetime() ? null : life;
         }
 
         private static readonly string[] Known =
         [
             "local_addrs", "remote_addrs", "local_id", "remote_id", "psk", "ike_proposals", "esp_proposals", "child_name",
             "local_ts", "remote_ts", "start_action", "encap", "dpd_delay",
+            "rekey_time", "life_time", "rekey_bytes", "life_bytes", "rekey_packets", "life_packets",
         ];
 
         private static IPAddress Address(string text) =>
@@ -249,6 +274,13 @@ public static class ConfigLoader
                 value = TimeSpan.FromSeconds(Number(item, key, 0, 86400 * 365));
             }
             return allowZero || value > TimeSpan.Zero ? value : throw Error(item, key, "must be greater than zero");
+        }
+
+        private string InterfaceName(KeyValueSyntax item, string key)
+        {
+            var name = String(item, key);
+            return name.Length is > 0 and <= 15 && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')
+                ? name : throw Error(item, key, $"'{name}' is not a valid interface name (1-15 letters, digits, '-', '_', '.')");
         }
 
         private string OneOf(KeyValueSyntax item, string key, params string[] allowed)

@@ -10,8 +10,11 @@ public sealed record RekindleConfig(DaemonSettings Daemon, EngineOptions Engine,
 public sealed record DaemonSettings
 {
     public string Socket { get; init; } = "/run/rekindle/rekindled.sock";
-    /// <summary>"none" negotiates and records SAs without carrying traffic; "userspace" and "xfrm" come with their back-ends.</summary>
+    /// <summary>"userspace" carries ESP through a TUN device; "none" negotiates and records SAs without carrying traffic.</summary>
     public string Dataplane { get; init; } = "none";
+    /// <summary>The TUN device of the userspace data plane.</summary>
+    public string TunName { get; init; } = "rekindle0";
+    public int Mtu { get; init; } = 1400;
     public Control.Engine.LogLevel LogLevel { get; init; } = Control.Engine.LogLevel.Info;
 }
 

@@ -8,7 +8,12 @@ public sealed record ControlRequest(string Command, string? Name = null, string?
 
 /// <summary>The answer: a JSON line. <see cref="Error"/> set means the command failed.</summary>
 public sealed record ControlResponse(bool Ok, string? Error = null, string? Message = null,
-    IReadOnlyList<IkeSaView>? Sas = null, IReadOnlyList<ConnectionView>? Connections = null);
+    IReadOnlyList<IkeSaView>? Sas = null, IReadOnlyList<ConnectionView>? Connections = null,
+    IReadOnlyList<SaStatsView>? Stats = null, IReadOnlyDictionary<string, long>? DataplaneCounters = null);
+
+/// <summary>Traffic of one CHILD SA direction, as the SA back-end counts it.</summary>
+public sealed record SaStatsView(string Name, string Child, uint ReqId, string Direction, string Spi, ulong Packets, ulong Bytes,
+    ulong ReplayDrops, ulong IntegrityFailures, double? LastPacketSecondsAgo);
 
 public sealed record IkeSaView(
     string Name, int UniqueId, string State, bool Initiator, string InitiatorSpi, string ResponderSpi,

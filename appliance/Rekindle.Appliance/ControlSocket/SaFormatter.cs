@@ -30,6 +30,20 @@ public static class SaFormatter
         return text.ToString();
     }
 
+    public static string FormatStats(IReadOnlyList<SaStatsView> stats, IReadOnlyDictionary<string, long>? counters)
+    {
+        var text = new StringBuilder();
+        foreach (var s in stats)
+        {
+            text.AppendLine($"{s.Name}/{s.Child}{{{s.ReqId}}} {s.Direction,-3} {s.Spi}  {s.Packets,10} packets {s.Bytes,14} bytes" +
+                (s.Direction == "in" ? $"  replay-drops {s.ReplayDrops}  integrity-failures {s.IntegrityFailures}" : "") +
+                $"  last {(s.LastPacketSecondsAgo is { } ago ? $"{ago:0.0}s ago" : "never")}");
+        }
+        if (counters != null)
+            text.AppendLine("dataplane: " + string.Join("  ", counters.Select(c => $"{c.Key} {c.Value}")));
+        return text.ToString();
+    }
+
     public static string FormatConnections(IReadOnlyList<ConnectionView> connections)
     {
         var text = new StringBuilder();

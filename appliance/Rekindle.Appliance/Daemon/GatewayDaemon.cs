@@ -5,6 +5,7 @@ using Rekindle.Control.Config;
 using Rekindle.Control.Engine;
 using Rekindle.Control.Kernel;
 using Rekindle.Control.Sa;
+using Rekindle.Dataplane;
 
 namespace Rekindle.Appliance.Daemon;
 
@@ -20,13 +21,25 @@ public sealed class GatewayDaemon(RekindleConfig config, ILog log)
 
     public async Task RunAsync(CancellationToken cancellation)
     {
-        var backend = CreateBackend();
         var addresses = config.Connections.Any(c => c.LocalAddress == null)
             ? [IPAddress.Any]
             : config.Connections.Select(c => c.LocalAddress!).Distinct().ToList();
         using var sockets = new UdpIkeSockets(addresses, config.Engine.IkePort, config.Engine.NatTPort, log);
+        using var backend = CreateBackend();
         var engine = new IkeEngine(config.Connections, backend, sockets, log, config.Engine);
         _engine = engine;
+        backend.Expired += expiry => { lock (_lock) engine.OnSaExpired(expiry); };
+        if (backend is UserspaceBackend userspace)
+        {
+            userspace.Start(sockets.TakeNatTReceive(), (data, local, remote) =>
+            {
+                // A wildcard-bound socket does not say which local address was hit: ask routing.
+                if (local.Address.Equals(IPAddress.Any) || local.Address.Equals(IPAddress.IPv6Any))
+                    local = new IPEndPoint(sockets.LocalAddressFor(remote.Address), local.Port);
+                lock (_lock)
+                    engine.Receive(data, local, remote);
+            });
+        }
         log.Info("daemon", $"rekindled started: {config.Connections.Count} connection(s) from {config.Path}, " +
             $"listening on {string.Join(", ", addresses)} ports {config.Engine.IkePort}/{config.Engine.NatTPort}, SA back-end '{backend.Name}'");
         if (config.Daemon.Dataplane == "none")
@@ -61,6 +74,7 @@ public sealed class GatewayDaemon(RekindleConfig config, ILog log)
     private ISaBackend CreateBackend() => config.Daemon.Dataplane switch
     {
         "none" => new MemorySaBackend(),
+        "userspace" => new UserspaceBackend(config.Daemon.TunName, config.Daemon.Mtu, log),
         var other => throw new InvalidOperationException($"dataplane '{other}' is not available in this build"),
     };
 
@@ -140,6 +154,9 @@ public sealed class GatewayDaemon(RekindleConfig config, ILog log)
                     return new ControlResponse(true, Sas: engine.Sas.Where(s => request.Name == null || s.Name == request.Name)
                         .OrderBy(s => s.UniqueId).Select(s => SaViews.Of(s, now)).ToList());
                 }
+            case "stats":
+                lock (_lock)
+                    return Stats(engine, request.Name);
             case "list-conns":
                 return new ControlResponse(true, Connections: engine.Connections.Select(SaViews.Of).ToList());
             case "up":
@@ -149,6 +166,29 @@ public sealed class GatewayDaemon(RekindleConfig config, ILog log)
             default:
                 return new ControlResponse(false, $"unknown command '{request.Command}'");
         }
+    }
+
+    private static ControlResponse Stats(IkeEngine engine, string? name)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var stats = new List<SaStatsView>();
+        foreach (var sa in engine.Sas.Where(s => name == null || s.Name == name).OrderBy(s => s.UniqueId))
+        {
+            foreach (var child in sa.Children)
+            {
+                foreach (var (direction, id) in new[] { ("in", child.InboundId), ("out", child.OutboundId) })
+                {
+                    var c = engine.Backend.QuerySa(id);
+                    if (c != null)
+                        stats.Add(new SaStatsView(sa.Name, child.Name, child.ReqId, direction, $"{id.Spi:x8}", c.Packets, c.Bytes,
+                            c.ReplayDrops, c.IntegrityFailures, c.LastUsed is { } last ? Math.Round((now - last).TotalSeconds, 1) : null));
+                }
+            }
+        }
+        Dictionary<string, long>? counters = engine.Backend is UserspaceBackend { Forwarder: { } f }
+            ? new() { ["no-policy"] = f.NoPolicyDrops, ["unknown-spi"] = f.UnknownSpiDrops, ["malformed"] = f.MalformedDrops, ["keepalives-received"] = f.KeepalivesReceived }
+            : null;
+        return new ControlResponse(true, Stats: stats, DataplaneCounters: counters);
     }
 
     private async Task<ControlResponse> Up(IkeEngine engine, string? name, TimeSpan timeout)

@@ -14,6 +14,7 @@ public sealed class UdpIkeSockets : IIkeNetwork, IDisposable
     private readonly int _natTPort;
     private readonly ILog _log;
     private long _espDropped;
+    private bool _natTTaken;
 
     public UdpIkeSockets(IEnumerable<IPAddress> addresses, int ikePort, int natTPort, ILog log)
     {
@@ -50,7 +51,7 @@ public sealed class UdpIkeSockets : IIkeNetwork, IDisposable
 
     /// <summary>Receives until cancelled, handing each IKE message to <paramref name="deliver"/>.</summary>
     public Task RunAsync(Action<ReadOnlyMemory<byte>, IPEndPoint, IPEndPoint> deliver, CancellationToken cancellation) =>
-        Task.WhenAll(_sockets.Select(s => ReceiveLoop(s.Socket, s.Port, deliver, cancellation)));
+        Task.WhenAll(_sockets.Where(s => !(_natTTaken && s.Port == _natTPort)).Select(s => ReceiveLoop(s.Socket, s.Port, deliver, cancellation)));
 
     private async Task ReceiveLoop(Socket socket, int port, Action<ReadOnlyMemory<byte>, IPEndPoint, IPEndPoint> deliver, CancellationToken cancellation)
     {
@@ -100,9 +101,7 @@ public sealed class UdpIkeSockets : IIkeNetwork, IDisposable
 
     public void Send(IPEndPoint local, IPEndPoint remote, byte[] message)
     {
-        var socket = _sockets.FirstOrDefault(s => s.Port == local.Port && s.Address.Equals(local.Address)).Socket
-            ?? _sockets.FirstOrDefault(s => s.Port == local.Port && s.Address.AddressFamily == remote.AddressFamily
-                && (s.Address.Equals(IPAddress.Any) || s.Address.Equals(IPAddress.IPv6Any))).Socket;
+        var socket = SocketFor(local, remote);
         if (socket == null)
         {
             _log.Error("net", $"no socket for {local} to send to {remote}");
@@ -126,6 +125,34 @@ public sealed class UdpIkeSockets : IIkeNetwork, IDisposable
             _log.Warning("net", $"sending {message.Length} octets to {remote} failed: {e.Message}");
         }
     }
+
+    public void SendKeepalive(IPEndPoint local, IPEndPoint remote)
+    {
+        var socket = SocketFor(local, remote);
+        try
+        {
+            socket?.SendTo([0xFF], remote);
+        }
+        catch (SocketException e)
+        {
+            _log.Debug("net", $"keepalive to {remote} failed: {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// Hands the NAT-T sockets to a data plane that receives on them itself (ESP and IKE alike); this object keeps
+    /// sending IKE on them but no longer reads them.
+    /// </summary>
+    public IReadOnlyList<(IPEndPoint Local, Socket Socket)> TakeNatTReceive()
+    {
+        _natTTaken = true;
+        return _sockets.Where(s => s.Port == _natTPort).Select(s => (new IPEndPoint(s.Address, s.Port), s.Socket)).ToList();
+    }
+
+    private Socket? SocketFor(IPEndPoint local, IPEndPoint remote) =>
+        _sockets.FirstOrDefault(s => s.Port == local.Port && s.Address.Equals(local.Address)).Socket
+        ?? _sockets.FirstOrDefault(s => s.Port == local.Port && s.Address.AddressFamily == remote.AddressFamily
+            && (s.Address.Equals(IPAddress.Any) || s.Address.Equals(IPAddress.IPv6Any))).Socket;
 
     public IPAddress LocalAddressFor(IPAddress remote)
     {

@@ -128,6 +128,10 @@ public sealed class ExchangeHarness
 
         public IPAddress LocalAddressFor(IPAddress remote) => Address;
 
+        public List<(IPEndPoint From, IPEndPoint To)> Keepalives { get; } = [];
+
+        public void SendKeepalive(IPEndPoint local, IPEndPoint remote) => Keepalives.Add((local, remote));
+
         internal void Receive(Datagram datagram)
         {
             var to = datagram.To;
