@@ -24,7 +24,9 @@ public sealed class Charon : IDisposable
         File.WriteAllText(Path.Combine(_dir, "strongswan.conf"), $$"""
             charon {
                 load = random nonce openssl curve25519 aes gcm sha1 sha2 hmac kdf pem pkcs1 x509 pubkey kernel-libipsec kernel-netlink socket-default vici
-                install_routes = no
+                install_routes = yes
+                routing_table = 220
+                routing_table_prio = 220
                 retransmit_tries = 3
                 retransmit_timeout = 1.0
                 plugins {

@@ -80,11 +80,12 @@ public sealed class Rekindled : IDisposable
 
     /// <summary>A rekindled.toml for one connection (ids and subnets as in <see cref="TwoHostTopology"/>).</summary>
     public static string Config(string name, string local, string remote, string localId, string remoteId, string localTs, string remoteTs,
-        string ike, string esp, string psk, string startAction = "listen") => $"""
+        string ike, string esp, string psk, string startAction = "listen", string dataplane = "none", string extra = "") => $"""
         [daemon]
         socket = "@SOCKET@"
         retransmit_timeout = 1
         retransmit_tries = 3
+        dataplane = "{dataplane}"
 
         [connections.{name}]
         local_addrs = "{local}"
@@ -97,5 +98,6 @@ public sealed class Rekindled : IDisposable
         local_ts = "{localTs}"
         remote_ts = "{remoteTs}"
         start_action = "{startAction}"
+        {extra}
         """;
 }

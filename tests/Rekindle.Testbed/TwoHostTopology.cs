@@ -41,6 +41,42 @@ public sealed class TwoHostTopology : IDisposable
         Shell.Run("ip", "-n", ns, "addr", "add", $"{inner}/32", "dev", "lo");
     }
 
+    /// <summary>Runs a command inside namespace A or B.</summary>
+    public Shell.Result Exec(string ns, TimeSpan timeout, params string[] command) =>
+        Shell.Run("ip", ["netns", "exec", ns, .. command], timeout, check: false);
+
+    /// <summary>Pings from the protected address of one side to the other's.</summary>
+    public Shell.Result Ping(bool fromA, int count = 3) => fromA
+        ? Exec(NamespaceA, TimeSpan.FromSeconds(30), "ping", "-c", count.ToString(), "-i", "0.2", "-W", "2", "-I", "10.1.0.1", "10.2.0.1")
+        : Exec(NamespaceB, TimeSpan.FromSeconds(30), "ping", "-c", count.ToString(), "-i", "0.2", "-W", "2", "-I", "10.2.0.1", "10.1.0.1");
+
+    /// <summary>An iperf3 TCP transfer between the protected addresses; returns the receiver's bits per second.</summary>
+    public double Iperf(bool fromA, int seconds = 2, params string[] extra)
+    {
+        var (server, client, serverAddress, clientAddress) = fromA
+            ? (NamespaceB, NamespaceA, "10.2.0.1", "10.1.0.1")
+            : (NamespaceA, NamespaceB, "10.1.0.1", "10.2.0.1");
+        var port = Random.Shared.Next(20000, 30000).ToString();
+        using var listener = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("ip",
+            ["netns", "exec", server, "iperf3", "-s", "-1", "-B", serverAddress, "-p", port]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        try
+        {
+            Shell.WaitFor(() => Exec(server, TimeSpan.FromSeconds(10), "ss", "-ltn", $"sport = :{port}").Output.Contains(port) || listener.HasExited,
+                TimeSpan.FromSeconds(10), "the iperf3 server");
+            var result = Exec(client, TimeSpan.FromSeconds(seconds + 30), ["iperf3", "-c", serverAddress, "-B", clientAddress, "-p", port, "-t", seconds.ToString(), "-J", .. extra]);
+            if (result.ExitCode != 0)
+                throw new InvalidOperationException($"iperf3 failed: {result.All}");
+            using var json = System.Text.Json.JsonDocument.Parse(result.Output);
+            return json.RootElement.GetProperty("end").GetProperty("sum_received").GetProperty("bits_per_second").GetDouble();
+        }
+        finally
+        {
+            if (!listener.HasExited)
+                listener.Kill();
+            listener.WaitForExit(5000);
+        }
+    }
+
     public void Dispose()
     {
         Shell.Try("ip", "netns", "del", NamespaceA);
