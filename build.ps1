@@ -74,7 +74,7 @@ function Invoke-Build {
 }
 
 function Invoke-Tests([string] $Which) {
-    $unit = 'tests/Rekindle.Control.Tests', 'tests/Rekindle.Appliance.Tests'
+    $unit = 'tests/Rekindle.Control.Tests', 'tests/Rekindle.Dataplane.Tests', 'tests/Rekindle.Appliance.Tests'
     $netns = 'tests/Rekindle.Integration.Tests'
     $projects = switch ($Which) {
         'all' { $unit + $netns }
