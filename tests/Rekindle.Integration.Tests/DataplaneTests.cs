@@ -69,6 +69,57 @@ public sealed class DataplaneTests : IDisposable
         Assert.True(a.ListSas().Single().Children[0].UdpEncapsulation);
     }
 
+    [Fact]
+    public void ReplayedAndTamperedEspIsDroppedAndCountedAndTheTunnelKeepsWorking()
+    {
+        var (a, b) = TwoRekindled();
+        var dir = Directory.CreateTempSubdirectory("rekindle-replay-");
+        try
+        {
+            // Capture three real ESP packets as A sends them.
+            var pcap = Path.Combine(dir.FullName, "esp.pcap");
+            using var tcpdump = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("ip",
+                ["netns", "exec", _net.NamespaceA, "tcpdump", "-i", _net.DeviceA, "-U", "-c", "3", "-w", pcap, "ip proto 50 and src host 192.0.2.1"])
+                { RedirectStandardError = true, RedirectStandardOutput = true })!;
+            Shell.WaitFor(() => tcpdump.StandardError.Peek() >= 0 || tcpdump.HasExited, TimeSpan.FromSeconds(10), "tcpdump to start");
+            Assert.Equal(0, _net.Ping(fromA: true, count: 3).ExitCode);
+            Assert.True(tcpdump.WaitForExit(10000), "tcpdump did not see three ESP packets");
+            var before = InboundStats(b);
+
+            // Replay them (3 x 3), then tamper with their sequence numbers so that they pass the window but not the ICV.
+            Resend(pcap, times: 3);
+            Resend(pcap, times: 1, flip: 14 + 20 + 4);
+            Shell.WaitFor(() => InboundStats(b).ReplayDrops >= before.ReplayDrops + 9 && InboundStats(b).IntegrityFailures >= before.IntegrityFailures + 3,
+                TimeSpan.FromSeconds(10), "B to count the replayed and tampered packets");
+            var after = InboundStats(b);
+            Assert.Equal(before.Packets, after.Packets); // none of them was delivered
+            Assert.Equal(before.ReplayDrops + 9, after.ReplayDrops);
+            Assert.Equal(before.IntegrityFailures + 3, after.IntegrityFailures);
+
+            // The tunnel keeps working: tampered sequence numbers did not move the window.
+            Assert.Equal(0, _net.Ping(fromA: true).ExitCode);
+            Assert.Contains("replay-drops 9  integrity-failures 3", b.Ctl("stats").Output);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    private void Resend(string pcap, int times, int flip = -1)
+    {
+        var result = _net.Exec(_net.NamespaceA, TimeSpan.FromSeconds(30), "dotnet", Path.Combine(AppContext.BaseDirectory, "Rekindle.Testbed.dll"),
+            "resend", "--iface", _net.DeviceA, "--pcap", pcap, "--times", times.ToString(), "--flip", flip.ToString());
+        Assert.True(result.ExitCode == 0, result.All);
+    }
+
+    private static Rekindle.Appliance.ControlSocket.SaStatsView InboundStats(Rekindled daemon)
+    {
+        var response = System.Text.Json.JsonSerializer.Deserialize<Rekindle.Appliance.ControlSocket.ControlResponse>(
+            daemon.Ctl("--json", "stats").Output, Rekindle.Appliance.ControlSocket.ControlJson.Options)!;
+        return response.Stats!.Single(s => s.Direction == "in");
+    }
+
     public void Dispose()
     {
         foreach (var process in _processes.AsEnumerable().Reverse())

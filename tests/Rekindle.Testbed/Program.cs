@@ -9,8 +9,10 @@ public static class Program
         {
             case "demo":
                 return Demo.Run(Console.Out);
+            case "resend":
+                return FrameInjector.Run(args[1..]);
             default:
-                Console.Error.WriteLine("usage: Rekindle.Testbed demo");
+                Console.Error.WriteLine("usage: Rekindle.Testbed demo | resend --iface IF --pcap FILE [--times N] [--flip OFFSET]");
                 return 2;
         }
     }

@@ -15,6 +15,8 @@ public sealed class TwoHostTopology : IDisposable
         var id = Guid.NewGuid().ToString("N")[..6];
         NamespaceA = $"rk-{id}-a";
         NamespaceB = $"rk-{id}-b";
+        DeviceA = $"rk{id}a";
+        DeviceB = $"rk{id}b";
         try
         {
             Shell.Run("ip", "netns", "add", NamespaceA);
@@ -32,6 +34,9 @@ public sealed class TwoHostTopology : IDisposable
 
     public string NamespaceA { get; }
     public string NamespaceB { get; }
+    /// <summary>The veth ends in A and in B.</summary>
+    public string DeviceA { get; }
+    public string DeviceB { get; }
 
     private static void Setup(string ns, string device, string address, string inner)
     {
