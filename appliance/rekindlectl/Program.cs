@@ -13,13 +13,16 @@ public static class Program
           list-sas [NAME]                    IKE and CHILD SAs with SPIs, algorithms, state and age
           list-conns                         configured connections
           stats [NAME]                       per-SA packets, bytes, replay drops, integrity failures, last packet
+          capture NAME --out FILE.pcapng [--seconds N]   capture the connection's IKE and ESP traffic (default 10 s)
+          keys --wireshark DIR               write ikev2_decryption_table and esp_sa for Wireshark (secret keys!)
         """;
 
     public static async Task<int> Main(string[] args)
     {
         string socket = Environment.GetEnvironmentVariable("REKINDLE_SOCKET") ?? "/run/rekindle/rekindled.sock";
         bool json = false;
-        string? child = null;
+        string? child = null, output = null, wireshark = null;
+        double? seconds = null;
         double timeout = 30;
         var positional = new List<string>();
         for (int i = 0; i < args.Length; i++)
@@ -29,6 +32,9 @@ public static class Program
                 case "--socket" when i + 1 < args.Length: socket = args[++i]; break;
                 case "--json": json = true; break;
                 case "--child" when i + 1 < args.Length: child = args[++i]; break;
+                case "--out" when i + 1 < args.Length: output = Path.GetFullPath(args[++i]); break;
+                case "--wireshark" when i + 1 < args.Length: wireshark = args[++i]; break;
+                case "--seconds" when i + 1 < args.Length && double.TryParse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture, out var s): seconds = s; i++; break;
                 case "--timeout" when i + 1 < args.Length && double.TryParse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture, out timeout): i++; break;
                 case "-h" or "--help": Console.WriteLine(Usage); return 0;
                 default:
@@ -48,12 +54,19 @@ public static class Program
         }
         string command = positional[0];
         string? name = positional.Count > 1 ? positional[1] : null;
-        if (command is "up" or "down" && name == null)
+        if (command is "up" or "down" or "capture" && name == null)
         {
             Console.Error.WriteLine($"rekindlectl: {command} needs a connection name\n{Usage}");
             return 2;
         }
-        if (command is not ("up" or "down" or "list-sas" or "list-conns" or "stats"))
+        if (command == "capture" && output == null || command == "keys" && wireshark == null)
+        {
+            Console.Error.WriteLine($"rekindlectl: {command} needs {(command == "capture" ? "--out FILE.pcapng" : "--wireshark DIR")}\n{Usage}");
+            return 2;
+        }
+        if (command == "capture")
+            timeout = seconds ?? 10;
+        if (command is not ("up" or "down" or "list-sas" or "list-conns" or "stats" or "capture" or "keys"))
         {
             Console.Error.WriteLine($"rekindlectl: unknown command '{command}'\n{Usage}");
             return 2;
@@ -61,7 +74,7 @@ public static class Program
         ControlResponse response;
         try
         {
-            response = await ControlClient.SendAsync(socket, new ControlRequest(command, name, child, timeout));
+            response = await ControlClient.SendAsync(socket, new ControlRequest(command, name, child, timeout, output));
         }
         catch (IOException e)
         {
@@ -80,6 +93,11 @@ public static class Program
         }
         if (response.Message != null)
             Console.WriteLine(response.Message);
+        if (wireshark != null && response.IkeKeys != null)
+        {
+            var (ike, esp) = WiresharkKeys.Write(wireshark, response.IkeKeys, response.EspKeys ?? []);
+            Console.WriteLine($"wrote {ike} and {esp}; these hold secret keys: delete them when done");
+        }
         if (response.Sas != null)
             Console.Write(SaFormatter.FormatSas(response.Sas));
         if (response.Stats != null)

@@ -3,7 +3,10 @@ using System.Buffers.Binary;
 namespace Rekindle.Control.Crypto;
 
 /// <summary>The seven keys of an IKE SA (RFC 7296 §2.14).</summary>
-public sealed record IkeKeys(byte[] SkD, byte[] SkAi, byte[] SkAr, byte[] SkEi, byte[] SkEr, byte[] SkPi, byte[] SkPr);
+public sealed record IkeKeys(byte[] SkD, byte[] SkAi, byte[] SkAr, byte[] SkEi, byte[] SkEr, byte[] SkPi, byte[] SkPr)
+{
+    public override string ToString() => "IkeKeys { ... }"; // never into a log by accident
+}
 
 /// <summary>RFC 7296 key derivation: SKEYSEED, the IKE SA keys, CHILD SA keying material, and the PSK AUTH value.</summary>
 public static class KeyDerivation

@@ -35,6 +35,7 @@ public static class ChildSaInstaller
             Installed = context.Now,
             InboundId = new SaId(sa.Local.Address, child.InboundSpi),
             OutboundId = new SaId(sa.Remote.Address, child.OutboundSpi),
+            Keys = new ChildSaKeys(inEnc, inInteg, outEnc, outInteg),
         };
         var backend = context.Backend;
         var added = new List<SaId>();

@@ -19,4 +19,11 @@ public sealed class ChildSa
     public required SaId InboundId { get; init; }
     public required SaId OutboundId { get; init; }
     public List<PolicyParameters> Policies { get; } = [];
+    /// <summary>The ESP keys of both directions; exported only for packet-capture debugging (rekindlectl keys).</summary>
+    public required ChildSaKeys Keys { get; init; }
+}
+
+public sealed record ChildSaKeys(byte[] InboundEncryption, byte[] InboundIntegrity, byte[] OutboundEncryption, byte[] OutboundIntegrity)
+{
+    public override string ToString() => "ChildSaKeys { ... }";
 }

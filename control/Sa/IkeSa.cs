@@ -56,7 +56,8 @@ public sealed class IkeSa
 
     public Proposal? Proposal { get; internal set; }
     public IkeCryptoSuite? Suite { get; internal set; }
-    internal IkeKeys? Keys { get; set; }
+    /// <summary>The IKE SA's keys; exported only for packet-capture debugging (rekindlectl keys).</summary>
+    public IkeKeys? Keys { get; internal set; }
     internal SkProtection? Protection { get; set; }
 
     internal byte[] NonceI { get; set; } = [];

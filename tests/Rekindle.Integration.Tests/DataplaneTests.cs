@@ -106,6 +106,47 @@ public sealed class DataplaneTests : IDisposable
         }
     }
 
+    [Fact]
+    public void CaptureDecryptsInTsharkWithTheExportedKeys()
+    {
+        var b = Track(new Rekindled(_net.NamespaceB, Rekindled.Config("b-a", TwoHostTopology.AddressB, TwoHostTopology.AddressA,
+            "gwb.test.example", "gwa.test.example", "10.2.0.0/24", "10.1.0.0/24", "aes256gcm16-prfsha256-x25519", "aes128-sha256", Psk, dataplane: "userspace")));
+        var a = Track(new Rekindled(_net.NamespaceA, Rekindled.Config("a-b", TwoHostTopology.AddressA, TwoHostTopology.AddressB,
+            "gwa.test.example", "gwb.test.example", "10.1.0.0/24", "10.2.0.0/24", "aes256gcm16-prfsha256-x25519", "aes128-sha256", Psk,
+            dataplane: "userspace", extra: "encap = true")));
+        var dir = Directory.CreateTempSubdirectory("rekindle-capture-");
+        try
+        {
+            var pcap = Path.Combine(dir.FullName, "a-b.pcapng");
+            var capture = Task.Run(() => a.Ctl("capture", "a-b", "--out", pcap, "--seconds", "6"));
+            Shell.WaitFor(() => a.Log.Contains("capturing IKE and ESP traffic"), TimeSpan.FromSeconds(10), "the capture to start");
+            Assert.Equal(0, a.Ctl("up", "a-b").ExitCode);
+            Assert.Equal(0, _net.Ping(fromA: true, count: 3).ExitCode);
+            var captured = capture.Result;
+            Assert.True(captured.ExitCode == 0, captured.All);
+            Assert.Matches(@"captured \d+ packet\(s\) on .*: [1-9]\d* IKE, [1-9]\d* ESP", captured.Output);
+
+            var keys = Path.Combine(dir.FullName, "profile");
+            var exported = a.Ctl("keys", "--wireshark", keys);
+            Assert.True(exported.ExitCode == 0, exported.All);
+            var environment = new Dictionary<string, string> { ["WIRESHARK_CONFIG_DIR"] = keys, ["HOME"] = dir.FullName };
+            var icmp = Shell.Run("tshark", ["-r", pcap, "-o", "esp.enable_encryption_decode:TRUE", "-Y", "icmp"], TimeSpan.FromSeconds(60), check: true, environment);
+            Assert.Equal(6, icmp.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Count(l => l.Contains("10.1.0.1") && l.Contains("10.2.0.1")));
+            // IDi and IDr travel inside the encrypted IKE_AUTH payloads: tshark shows them only if it decrypted them.
+            var ike = Shell.Run("tshark", ["-r", pcap, "-Y", "isakmp.exchangetype == 35", "-T", "fields", "-e", "isakmp.id.data.fqdn"],
+                TimeSpan.FromSeconds(60), check: true, environment);
+            Assert.Contains("gwa.test.example", ike.Output);
+            Assert.Contains("gwb.test.example", ike.Output);
+            var withoutKeys = Shell.Run("tshark", ["-r", pcap, "-Y", "isakmp.exchangetype == 35", "-T", "fields", "-e", "isakmp.id.data.fqdn"],
+                TimeSpan.FromSeconds(60), check: true, new Dictionary<string, string> { ["WIRESHARK_CONFIG_DIR"] = dir.FullName, ["HOME"] = dir.FullName });
+            Assert.DoesNotContain("gwa.test.example", withoutKeys.Output);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
     private void Resend(string pcap, int times, int flip = -1)
     {
         var result = _net.Exec(_net.NamespaceA, TimeSpan.FromSeconds(30), "dotnet", Path.Combine(AppContext.BaseDirectory, "Rekindle.Testbed.dll"),

@@ -18,6 +18,7 @@ public sealed class GatewayDaemon(RekindleConfig config, ILog log)
     private static readonly TimeSpan TimerInterval = TimeSpan.FromMilliseconds(100);
     private readonly Lock _lock = new();
     private IkeEngine? _engine;
+    private UdpIkeSockets? _sockets;
 
     public async Task RunAsync(CancellationToken cancellation)
     {
@@ -25,6 +26,7 @@ public sealed class GatewayDaemon(RekindleConfig config, ILog log)
             ? [IPAddress.Any]
             : config.Connections.Select(c => c.LocalAddress!).Distinct().ToList();
         using var sockets = new UdpIkeSockets(addresses, config.Engine.IkePort, config.Engine.NatTPort, log);
+        _sockets = sockets;
         using var backend = CreateBackend();
         var engine = new IkeEngine(config.Connections, backend, sockets, log, config.Engine);
         _engine = engine;
@@ -157,6 +159,11 @@ public sealed class GatewayDaemon(RekindleConfig config, ILog log)
             case "stats":
                 lock (_lock)
                     return Stats(engine, request.Name);
+            case "keys":
+                lock (_lock)
+                    return Keys(engine);
+            case "capture":
+                return await Capture(engine, request);
             case "list-conns":
                 return new ControlResponse(true, Connections: engine.Connections.Select(SaViews.Of).ToList());
             case "up":
@@ -165,6 +172,59 @@ public sealed class GatewayDaemon(RekindleConfig config, ILog log)
                 return await Down(engine, request.Name, request.Child, timeout);
             default:
                 return new ControlResponse(false, $"unknown command '{request.Command}'");
+        }
+    }
+
+    private static ControlResponse Keys(IkeEngine engine)
+    {
+        static string Hex(byte[] b) => Convert.ToHexStringLower(b);
+        var ike = new List<IkeKeysView>();
+        var esp = new List<EspKeysView>();
+        foreach (var sa in engine.Sas.Where(s => s.Keys != null && s.Suite != null))
+        {
+            var suite = sa.Suite!;
+            ike.Add(new IkeKeysView($"{sa.InitiatorSpi:x16}", $"{sa.ResponderSpi:x16}", (int)suite.Cipher.Id, suite.Cipher.KeyBits,
+                (int)(suite.Integrity?.Id ?? 0), Hex(sa.Keys!.SkEi), Hex(sa.Keys.SkEr), Hex(sa.Keys.SkAi), Hex(sa.Keys.SkAr)));
+            foreach (var child in sa.Children)
+            {
+                var c = child.Suite;
+                esp.Add(new EspKeysView(sa.Remote.Address.ToString(), sa.Local.Address.ToString(), $"{child.InboundSpi:x8}", (int)c.Cipher.Id,
+                    c.Cipher.KeyBits, (int)(c.Integrity?.Id ?? 0), Hex(child.Keys.InboundEncryption), Hex(child.Keys.InboundIntegrity)));
+                esp.Add(new EspKeysView(sa.Local.Address.ToString(), sa.Remote.Address.ToString(), $"{child.OutboundSpi:x8}", (int)c.Cipher.Id,
+                    c.Cipher.KeyBits, (int)(c.Integrity?.Id ?? 0), Hex(child.Keys.OutboundEncryption), Hex(child.Keys.OutboundIntegrity)));
+            }
+        }
+        return new ControlResponse(true, Message: $"{ike.Count} IKE SA(s), {esp.Count} ESP SA(s)", IkeKeys: ike, EspKeys: esp);
+    }
+
+    /// <summary>Captures a connection's IKE and ESP traffic into a pcapng file (the capture path, off the forwarding path).</summary>
+    private async Task<ControlResponse> Capture(IkeEngine engine, ControlRequest request)
+    {
+        if (request.Path == null || !Path.IsPathRooted(request.Path))
+            return new ControlResponse(false, "capture needs an absolute --out path");
+        IPAddress local, peer;
+        lock (_lock)
+        {
+            var sa = engine.Sas.FirstOrDefault(s => s.Name == request.Name);
+            var connection = engine.Connections.FirstOrDefault(c => c.Name == request.Name);
+            if (sa == null && connection?.RemoteAddress == null)
+                return new ControlResponse(false, $"no IKE_SA or connection with a remote address named '{request.Name}'");
+            peer = sa?.Remote.Address ?? connection!.RemoteAddress!;
+            local = sa?.Local.Address ?? connection!.LocalAddress ?? _sockets!.LocalAddressFor(peer);
+        }
+        var duration = TimeSpan.FromSeconds(Math.Clamp(request.TimeoutSeconds, 1, 3600));
+        try
+        {
+            var summary = await Task.Run(() => Rekindle.Dataplane.Capture.TrafficCapture.Run(local, peer, config.Engine.IkePort, config.Engine.NatTPort,
+                request.Path, duration,
+                name => log.Info("capture", $"capturing IKE and ESP traffic with {peer} on {name} for {duration.TotalSeconds:0}s to {request.Path}"),
+                CancellationToken.None));
+            return new ControlResponse(true, Message: $"captured {summary.Packets} packet(s) on {summary.Interface} to {request.Path}: " +
+                $"{summary.Ike} IKE, {summary.Esp} ESP, {summary.Keepalives} NAT-T keepalive(s)");
+        }
+        catch (Exception e) when (e is InvalidOperationException or IOException or UnauthorizedAccessException or SharpPcap.PcapException or DllNotFoundException)
+        {
+            return new ControlResponse(false, $"capture failed: {e.Message}");
         }
     }
 
