@@ -102,7 +102,7 @@ public class PayloadCodecTests
     public void UnknownPayloadsAreSkippedUnlessCritical()
     {
         var skipped = RoundTrip(new UnknownPayloadOfType((PayloadType)200, [1, 2]), new NoncePayload(new byte[16]));
-        Assert.IsType<NoncePayload>(Assert.Single(skipped.Payloads.Where(p => p.Type == PayloadType.Nonce)));
+        Assert.IsType<NoncePayload>(Assert.Single(skipped.Payloads, p => p.Type == PayloadType.Nonce));
 
         var message = new IkeMessage { Exchange = ExchangeType.IkeSaInit, Payloads = [new UnknownPayloadOfType((PayloadType)200, [1, 2]) { Critical = true }] };
         var bytes = MessageCodec.Encode(message, null);

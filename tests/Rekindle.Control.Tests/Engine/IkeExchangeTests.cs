@@ -393,4 +393,69 @@ public class IkeExchangeTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Equal(new byte[] { 200 }, notify.Data);
         Assert.Empty(h.B.Engine.Sas);
     }
+
+    [Fact]
+    public void LivenessIsOnlyCheckedWhenThePeerIsSilentOnEspToo()
+    {
+        var h = Harness(tweakA: c => c with { DpdDelay = TimeSpan.FromSeconds(30) });
+        h.A.Engine.Initiate("a-b");
+        h.Run();
+        var child = h.A.Engine.Sas.Single().Children.Single();
+        // ESP keeps arriving: no liveness check however long IKE is quiet.
+        for (int i = 0; i < 5; i++)
+        {
+            h.Clock.Advance(TimeSpan.FromSeconds(20));
+            h.A.Backend.SetLastUsed(child.InboundId, h.Clock.GetUtcNow());
+            h.A.Engine.OnTimer();
+            Assert.Empty(h.A.Outbox);
+        }
+        // Traffic stops: after dpd_delay of silence the check goes out.
+        h.Tick(TimeSpan.FromSeconds(31));
+        Assert.Equal(ExchangeType.Informational, Assert.Single(h.A.Outbox).Header.Exchange);
+    }
+
+    [Fact]
+    public void NatTKeepalivesGoOutFromBehindTheNatOnlyWhenNothingElseWasSent()
+    {
+        var h = Harness(natAddressOfA: System.Net.IPAddress.Parse("198.51.100.7"),
+            options: new EngineOptions { KeepaliveInterval = TimeSpan.FromSeconds(20) });
+        h.A.Engine.Initiate("a-b");
+        h.Run();
+        h.Tick(TimeSpan.FromSeconds(10));
+        Assert.Empty(h.A.Keepalives);
+        h.Tick(TimeSpan.FromSeconds(11));
+        var (from, to) = Assert.Single(h.A.Keepalives);
+        Assert.Equal(4500, from.Port);
+        Assert.Equal(4500, to.Port);
+        Assert.Empty(h.B.Keepalives); // B is not behind a NAT
+
+        // Outbound ESP counts as traffic: no keepalive is needed then.
+        var child = h.A.Engine.Sas.Single().Children.Single();
+        for (int i = 0; i < 3; i++)
+        {
+            h.Clock.Advance(TimeSpan.FromSeconds(15));
+            h.A.Backend.SetLastUsed(child.OutboundId, h.Clock.GetUtcNow());
+            h.A.Engine.OnTimer();
+        }
+        Assert.Single(h.A.Keepalives);
+    }
+
+    [Fact]
+    public void HardLifetimeExpiryDeletesTheChildSaOnBothSides()
+    {
+        var h = Harness();
+        h.A.Engine.Initiate("a-b");
+        h.Run();
+        var child = h.A.Engine.Sas.Single().Children.Single();
+        h.A.Engine.OnSaExpired(new SaExpiry(child.OutboundId, child.ReqId, Hard: false));
+        Assert.Empty(h.A.Outbox); // soft: nothing yet (rekeying comes later)
+        Assert.Contains(h.A.Log, l => l.Contains("soft lifetime"));
+        h.A.Engine.OnSaExpired(new SaExpiry(child.OutboundId, child.ReqId, Hard: true));
+        Assert.Equal(ExchangeType.Informational, h.A.Outbox.Peek().Header.Exchange);
+        h.Run();
+        Assert.Empty(h.A.Engine.Sas.Single().Children);
+        Assert.Empty(h.B.Engine.Sas.Single().Children);
+        Assert.Empty(h.A.Backend.Sas);
+        Assert.Empty(h.B.Backend.Sas);
+    }
 }
