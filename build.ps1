@@ -3,6 +3,7 @@
 #   ./build.ps1 build            build everything
 #   ./build.ps1 test [GROUP]     run the tests: all (default), unit, netns (namespace and strongSwan interop, needs root)
 #   ./build.ps1 demo             two namespaces, rekindled and strongSwan negotiate, SAs listed on both sides
+#   ./build.ps1 bench dataplane  userspace ESP throughput against strongSwan kernel-libipsec and openssl speed
 #   ./build.ps1 deps             install the Debian packages the tests and the demo need
 # Run it as `dotnet tool restore && dotnet pwsh ./build.ps1 COMMAND` on Debian 12 with the .NET SDK.
 param(
@@ -96,10 +97,17 @@ function Invoke-Tests([string] $Which) {
 switch ($Command) {
     'build' { Invoke-Build }
     'deps' { Install-Dependencies }
+    'bench' {
+        Assert-Root 'the benchmarks'; Install-Dependencies; Invoke-Build
+        switch ($Group) {
+            'dataplane' { Invoke-Native 'dotnet' @((Join-Path $Bin 'Rekindle.Testbed.dll'), 'bench', 'dataplane') }
+            default { throw "unknown benchmark '$Group' (dataplane)" }
+        }
+    }
     'test' { Invoke-Tests $Group }
     'demo' {
         Assert-Root 'the demo'; Install-Dependencies; Invoke-Build
         Invoke-Native 'dotnet' @((Join-Path $Bin 'Rekindle.Testbed.dll'), 'demo')
     }
-    default { throw "unknown command '$Command' (build, test [all|unit|netns], demo, deps)" }
+    default { throw "unknown command '$Command' (build, test [all|unit|netns], demo, bench dataplane, deps)" }
 }

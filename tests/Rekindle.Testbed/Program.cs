@@ -9,10 +9,12 @@ public static class Program
         {
             case "demo":
                 return Demo.Run(Console.Out);
+            case "bench" when args.Length > 1 && args[1] == "dataplane":
+                return DataplaneBenchmark.Run(Console.Out, args.Length > 2 ? int.Parse(args[2]) : 5);
             case "resend":
                 return FrameInjector.Run(args[1..]);
             default:
-                Console.Error.WriteLine("usage: Rekindle.Testbed demo | resend --iface IF --pcap FILE [--times N] [--flip OFFSET]");
+                Console.Error.WriteLine("usage: Rekindle.Testbed demo | bench dataplane [SECONDS] | resend --iface IF --pcap FILE [--times N] [--flip OFFSET]");
                 return 2;
         }
     }
