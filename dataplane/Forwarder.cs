@@ -82,17 +82,20 @@ public sealed unsafe class Forwarder : IDisposable
         using var raw = new PacketBuffers(Batch, withSlots: false);
         int udpFd = _natT.Count > 0 ? _natT[0].Fd : -1;
         var rawDestinations = new int[Batch];
+        bool idle = true;
         while (!_stop)
         {
-            if (!Native.WaitReadable(_tun.Fd, PollMs))
+            // Only an idle loop waits in poll; a busy one goes straight to the next read.
+            if (idle && !Native.WaitReadable(_tun.Fd, PollMs))
                 continue;
-            int udpCount = 0, rawCount = 0;
+            int udpCount = 0, rawCount = 0, read = 0;
             for (int slot = 0; slot < Batch; slot++)
             {
                 var buffer = reads.Slot(slot);
                 int length = Native.Read(_tun.Fd, buffer[PacketBuffers.Headroom..]);
                 if (length < 0)
                     break;
+                read++;
                 var inner = buffer.Slice(PacketBuffers.Headroom, length);
                 if (!PacketSummary.TryRead(inner, out var summary))
                 {
@@ -120,22 +123,32 @@ public sealed unsafe class Forwarder : IDisposable
                     raw.ArmForSend(rawCount++, packet, espLength, sa.RawDestination);
                 }
             }
+            idle = read == 0;
             if (udpCount > 0)
                 Native.SendBatch(udpFd, udp.Messages, udpCount);
-            for (int i = 0; i < rawCount; i++)
-                Native.SendBatch(rawDestinations[i], raw.Messages + i, 1);
+            // Raw ESP: one sendmmsg per run of packets for the same socket.
+            for (int first = 0; first < rawCount;)
+            {
+                int last = first;
+                while (last + 1 < rawCount && rawDestinations[last + 1] == rawDestinations[first])
+                    last++;
+                Native.SendBatch(rawDestinations[first], raw.Messages + first, last - first + 1);
+                first = last + 1;
+            }
         }
     }
 
     private void Inbound(int fd, IPEndPoint local, bool encapsulated)
     {
         using var batch = new PacketBuffers(Batch);
+        bool idle = true;
         while (!_stop)
         {
-            if (!Native.WaitReadable(fd, PollMs))
+            if (idle && !Native.WaitReadable(fd, PollMs))
                 continue;
             batch.ArmForReceive();
             int count = Native.ReceiveBatch(fd, batch.Messages, Batch);
+            idle = count == 0;
             for (int i = 0; i < count; i++)
             {
                 int length = (int)batch.Messages[i].Length;

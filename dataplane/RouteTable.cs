@@ -22,7 +22,8 @@ public sealed class RouteTable(string device)
 
     public void Remove(TrafficSelector remote) => Run(["route", "del", Prefix(remote), "dev", device], ignoreFailure: true);
 
-    public void SetUp(int mtu) => Run(["link", "set", device, "up", "mtu", mtu.ToString()]);
+    /// <summary>Brings the device up with a long queue: a burst must wait for the reader rather than be dropped.</summary>
+    public void SetUp(int mtu) => Run(["link", "set", device, "up", "mtu", mtu.ToString(), "txqueuelen", "10000"]);
 
     private static string Prefix(TrafficSelector ts)
     {

@@ -49,6 +49,8 @@ public sealed class UserspaceBackend : ISaBackend
         _routes = new RouteTable(_tun.Name);
         _routes.SetUp(_mtu);
         var natTSockets = natT.Select(s => new Forwarder.NatTSocket(s.Local, (int)s.Socket.Handle)).ToList();
+        foreach (var socket in natTSockets)
+            Native.SetBuffers(socket.Fd, Native.SocketBufferBytes);
         foreach (var address in natTSockets.Select(s => s.Local.Address).Where(a => !a.Equals(IPAddress.Any) && !a.Equals(IPAddress.IPv6Any)).Distinct())
         {
             try

@@ -174,10 +174,23 @@ internal static unsafe partial class Native
             throw new NativeException($"bind raw ESP socket to {local}", errno);
         }
         SetNonBlocking(fd);
+        SetBuffers(fd, SocketBufferBytes);
         return fd;
     }
 
+    public const int SocketBufferBytes = 8 << 20;
+
     public static void Close(int fd) => LibC.close(fd);
+
+    /// <summary>Enlarges a socket's buffers past the sysctl limits (SO_RCVBUFFORCE/SO_SNDBUFFORCE need CAP_NET_ADMIN).</summary>
+    public static void SetBuffers(int fd, int bytes)
+    {
+        int size = bytes;
+        if (LibC.setsockopt(fd, LibC.SOL_SOCKET, 33 /* SO_RCVBUFFORCE */, &size, sizeof(int)) < 0)
+            LibC.setsockopt(fd, LibC.SOL_SOCKET, LibC.SO_RCVBUF, &size, sizeof(int));
+        if (LibC.setsockopt(fd, LibC.SOL_SOCKET, 32 /* SO_SNDBUFFORCE */, &size, sizeof(int)) < 0)
+            LibC.setsockopt(fd, LibC.SOL_SOCKET, LibC.SO_SNDBUF, &size, sizeof(int));
+    }
 
     public static string Describe(int errno)
     {
