@@ -68,7 +68,8 @@ public sealed class RekindledPairTests : IDisposable
                 "gwa.test.example", "gwb.test.example", "10.1.0.0/24", "10.2.0.0/24", "aes256-sha256-modp1023", "aes256gcm16", Psk));
             var result = Shell.Run("dotnet", [Path.Combine(AppContext.BaseDirectory, "rekindled.dll"), "--config", path], TimeSpan.FromSeconds(30), check: false);
             Assert.Equal(1, result.ExitCode);
-            Assert.Contains($"{path}:12: connections.a-b.ike_proposals: unknown algorithm 'modp1023'", result.Error);
+            int line = File.ReadAllLines(path).ToList().FindIndex(l => l.Contains("ike_proposals")) + 1;
+            Assert.Contains($"{path}:{line}: connections.a-b.ike_proposals: unknown algorithm 'modp1023'", result.Error);
         }
         finally
         {
