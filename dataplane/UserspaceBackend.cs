@@ -45,9 +45,16 @@ public sealed class UserspaceBackend : ISaBackend
     /// </summary>
     public void Start(IEnumerable<(IPEndPoint Local, Socket Socket)> natT, Action<byte[], IPEndPoint, IPEndPoint> ike)
     {
-        _tun = TunDevice.Open(_deviceName);
-        _routes = new RouteTable(_tun.Name);
-        _routes.SetUp(_mtu);
+        try
+        {
+            _tun = TunDevice.Open(_deviceName);
+            _routes = new RouteTable(_tun.Name);
+            _routes.SetUp(_mtu);
+        }
+        catch (Exception e) when (e is NativeException or SaBackendException)
+        {
+            throw new InvalidOperationException($"userspace data plane: cannot set up TUN device {_deviceName}: {e.Message}", e);
+        }
         var natTSockets = natT.Select(s => new Forwarder.NatTSocket(s.Local, (int)s.Socket.Handle)).ToList();
         foreach (var socket in natTSockets)
             Native.SetBuffers(socket.Fd, Native.SocketBufferBytes);
