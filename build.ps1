@@ -33,6 +33,8 @@ $Packages = [ordered]@{
     'tcpdump'                         = '/usr/bin/tcpdump'
     'tshark'                          = '/usr/bin/tshark'
     'libpcap0.8'                      = '/usr/lib/x86_64-linux-gnu/libpcap.so.0.8'
+    'gcc'                             = '/usr/bin/gcc'
+    'linux-libc-dev'                  = '/usr/include/linux/xfrm.h'
 }
 
 function Invoke-Native([string] $File, [string[]] $Arguments) {
@@ -75,7 +77,7 @@ function Invoke-Build {
 }
 
 function Invoke-Tests([string] $Which) {
-    $unit = 'tests/Rekindle.Control.Tests', 'tests/Rekindle.Dataplane.Tests', 'tests/Rekindle.Appliance.Tests'
+    $unit = 'tests/Rekindle.Control.Tests', 'tests/Rekindle.Dataplane.Tests', 'tests/Rekindle.Xfrm.Tests', 'tests/Rekindle.Appliance.Tests'
     $netns = 'tests/Rekindle.Integration.Tests'
     $projects = switch ($Which) {
         'all' { $unit + $netns }

@@ -39,6 +39,8 @@ public sealed class UserspaceBackend : ISaBackend
 
     public event Action<SaExpiry>? Expired;
 
+    public event Action<SaAcquire>? Acquired { add { } remove { } }
+
     /// <summary>
     /// Creates the TUN device and the raw ESP sockets and starts forwarding. The NAT-T sockets are the IKE sockets
     /// on port 4500: the data plane receives on them and hands IKE messages to <paramref name="ike"/>.

@@ -35,6 +35,16 @@ public interface ISaBackend : IDisposable
 
     /// <summary>Soft and hard lifetime expiries, raised by the back-end.</summary>
     event Action<SaExpiry>? Expired;
+
+    /// <summary>Traffic hit a trap policy that has no SA yet: a negotiation should start (XFRM ACQUIRE).</summary>
+    event Action<SaAcquire>? Acquired;
+}
+
+/// <summary>An on-demand negotiation request: the policy's ReqId and the packet's selectors.</summary>
+public sealed record SaAcquire(uint ReqId, TrafficSelector Source, TrafficSelector Destination)
+{
+    /// <summary>The kernel's index of the policy that trapped the packet, when known.</summary>
+    public uint PolicyIndex { get; init; }
 }
 
 /// <summary>Identifies an SA the way the kernel does: destination, SPI, protocol.</summary>

@@ -27,6 +27,8 @@ public sealed class MemorySaBackend : ISaBackend
 
     public event Action<SaExpiry>? Expired;
 
+    public event Action<SaAcquire>? Acquired { add { } remove { } }
+
     public uint AllocateSpi(IPAddress source, IPAddress destination, ProtocolId protocol)
     {
         while (true)
