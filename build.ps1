@@ -1,7 +1,7 @@
 #!/usr/bin/env pwsh
 # Rekindle's one entry point.
 #   ./build.ps1 build            build everything
-#   ./build.ps1 test [GROUP]     run the tests: all (default), unit, netns (namespace and strongSwan interop, needs root)
+#   ./build.ps1 test [GROUP]     run the tests: all (default), unit, netns (namespaces, strongSwan; root), vm (QEMU guest)
 #   ./build.ps1 demo             two namespaces, rekindled and strongSwan negotiate, SAs listed on both sides
 #   ./build.ps1 bench dataplane  userspace ESP throughput against strongSwan kernel-libipsec and openssl speed
 #   ./build.ps1 deps             install the Debian packages the tests and the demo need
@@ -76,20 +76,25 @@ function Invoke-Build {
     }
 }
 
+# Test groups are xunit traits: Category=Netns (namespaces, root), Category=Vm (the QEMU guest); unit is the rest.
 function Invoke-Tests([string] $Which) {
-    $unit = 'tests/Rekindle.Control.Tests', 'tests/Rekindle.Dataplane.Tests', 'tests/Rekindle.Xfrm.Tests', 'tests/Rekindle.Appliance.Tests'
-    $netns = 'tests/Rekindle.Integration.Tests'
-    $projects = switch ($Which) {
-        'all' { $unit + $netns }
-        'unit' { $unit }
-        'netns' { @($netns) }
-        default { throw "unknown test group '$Which' (all, unit, netns)" }
+    $projects = 'tests/Rekindle.Control.Tests', 'tests/Rekindle.Dataplane.Tests', 'tests/Rekindle.Xfrm.Tests',
+                'tests/Rekindle.Appliance.Tests', 'tests/Rekindle.Integration.Tests'
+    $filter = switch ($Which) {
+        'all' { $null }
+        'unit' { 'Category!=Netns&Category!=Vm' }
+        'netns' { 'Category=Netns' }
+        'vm' { 'Category=Vm' }
+        default { throw "unknown test group '$Which' (all, unit, netns, vm)" }
     }
-    if ($projects -contains $netns) { Assert-Root 'the netns test group'; Install-Dependencies }
+    if ($Which -ne 'unit') { Assert-Root "the $Which test group" }
+    Install-Dependencies
     Invoke-Build
     $failed = @()
     foreach ($project in $projects) {
-        & dotnet test (Join-Path $Root $project) -c $Configuration --no-build --nologo --logger 'console;verbosity=normal'
+        $arguments = @('test', (Join-Path $Root $project), '-c', $Configuration, '--no-build', '--nologo', '--logger', 'console;verbosity=normal')
+        if ($filter) { $arguments += @('--filter', $filter) }
+        & dotnet @arguments
         if ($LASTEXITCODE -ne 0) { $failed += $project }
     }
     if ($failed.Count -gt 0) { throw "tests failed in: $($failed -join ', ')" }
@@ -111,5 +116,5 @@ switch ($Command) {
         Assert-Root 'the demo'; Install-Dependencies; Invoke-Build
         Invoke-Native 'dotnet' @((Join-Path $Bin 'Rekindle.Testbed.dll'), 'demo')
     }
-    default { throw "unknown command '$Command' (build, test [all|unit|netns], demo, bench dataplane, deps)" }
+    default { throw "unknown command '$Command' (build, test [all|unit|netns|vm], demo, bench dataplane, deps)" }
 }

@@ -63,7 +63,7 @@ public sealed unsafe class XfrmBackend : ISaBackend
             min = SpiMin,
             max = SpiMax,
         };
-        var writer = new NetlinkWriter(Uapi.XFRM_MSG_ALLOCSPI, Uapi.NLM_F_REQUEST);
+        var writer = new NetlinkWriter(Uapi.XFRM_MSG_ALLOCSPI, Uapi.NLM_F_REQUEST | Uapi.NLM_F_ACK);
         try
         {
             writer.Struct(info);
@@ -282,7 +282,7 @@ public sealed unsafe class XfrmBackend : ISaBackend
 
     public SaCounters? QuerySa(SaId id)
     {
-        var writer = new NetlinkWriter(Uapi.XFRM_MSG_GETSA, Uapi.NLM_F_REQUEST);
+        var writer = new NetlinkWriter(Uapi.XFRM_MSG_GETSA, Uapi.NLM_F_REQUEST | Uapi.NLM_F_ACK);
         try
         {
             writer.Struct(UserSaId(id));

@@ -45,6 +45,12 @@ internal sealed unsafe class NetlinkSocket : SafeHandleZeroOrMinusOneIsInvalid
         }
         int size = 4 << 20;
         LibC.setsockopt(fd, LibC.SOL_SOCKET, 33 /* SO_RCVBUFFORCE */, &size, sizeof(int));
+        if (groups == 0)
+        {
+            // A request socket never waits forever: no answer within 5 s is an error.
+            long* timeout = stackalloc long[2] { 5, 0 };
+            LibC.setsockopt(fd, LibC.SOL_SOCKET, LibC.SO_RCVTIMEO, timeout, 16);
+        }
         return socket;
     }
 
@@ -72,9 +78,10 @@ internal sealed unsafe class NetlinkSocket : SafeHandleZeroOrMinusOneIsInvalid
                         length = (int)(long)LibC.recv(Fd, p, (size_t)receive.Length, 0);
                     if (length < 0)
                     {
-                        if (LibC.errno == 4)
+                        int errno = LibC.errno;
+                        if (errno == 4)
                             continue;
-                        throw new XfrmException(operation, LibC.errno, null, null);
+                        throw new XfrmException(operation, errno, null, errno == 11 ? "the kernel did not answer within 5 s" : null);
                     }
                     if (Dispatch(receive.AsSpan(0, length), sequence, operation, onReply))
                         return;
