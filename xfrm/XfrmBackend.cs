@@ -40,6 +40,28 @@ public sealed unsafe class XfrmBackend : ISaBackend
     public event Action<SaExpiry>? Expired;
     public event Action<SaAcquire>? Acquired;
 
+    /// <summary>
+    /// Whether this kernel can hold an ESP SA: adds and removes a throwaway AES-GCM SA on loopback.
+    /// Null when it can, otherwise the reason (the kernel's answer and what to load).
+    /// </summary>
+    public string? ProbeEsp()
+    {
+        var suite = Rekindle.Control.Crypto.ChildCryptoSuite.FromProposal(Rekindle.Control.Config.ProposalParser.ParseEsp("aes128gcm16")[0]);
+        var loopback = new IPEndPoint(IPAddress.Loopback, 0);
+        var probe = new SaParameters(new SaId(IPAddress.Loopback, 0xc0ffee00 | (uint)Random.Shared.Next(0xff)), SaDirection.Outbound, loopback, loopback,
+            suite, new byte[20], [], [TrafficSelector.FromCidr("127.0.0.1/32")], [TrafficSelector.FromCidr("127.0.0.1/32")], false, 0);
+        try
+        {
+            AddSa(probe);
+            DeleteSa(probe.Id);
+            return null;
+        }
+        catch (SaBackendException e)
+        {
+            return e.Message;
+        }
+    }
+
     /// <summary>Listens for EXPIRE and ACQUIRE on the XFRM multicast groups.</summary>
     public void StartMonitor()
     {

@@ -9,6 +9,8 @@ public enum StartAction
     Listen,
     /// <summary>Initiate when the daemon starts.</summary>
     Initiate,
+    /// <summary>Install a trap policy; traffic that hits it starts the negotiation (XFRM ACQUIRE).</summary>
+    Trap,
 }
 
 /// <summary>One configured connection: an IKE SA template and the CHILD SA it carries.</summary>

@@ -355,6 +355,48 @@ public sealed class IkeEngine : IIkeRetransmitter
         }
     }
 
+    /// <summary>Installs the outbound trap policies of start_action = trap connections.</summary>
+    public void InstallTraps()
+    {
+        foreach (var config in Connections.Where(c => c.StartAction == StartAction.Trap && c.RemoteAddress != null))
+            InstallTrap(config);
+    }
+
+    private void InstallTrap(ConnectionConfig config)
+    {
+        var local = config.LocalAddress ?? _network.LocalAddressFor(config.RemoteAddress!);
+        foreach (var source in config.LocalTs)
+        {
+            foreach (var destination in config.RemoteTs)
+            {
+                try
+                {
+                    Backend.AddPolicy(new PolicyParameters(PolicyDirection.Out, source, destination, local, config.RemoteAddress!, _context.NextReqId()));
+                }
+                catch (SaBackendException e)
+                {
+                    Log.Error(config.Name, $"installing trap policy {source} === {destination} failed: {e.Message}");
+                    return;
+                }
+            }
+        }
+        Log.Info(config.Name, $"trap policy installed: {string.Join(" ", config.LocalTs)} === {string.Join(" ", config.RemoteTs)}");
+    }
+
+    /// <summary>Traffic hit a trap policy: initiate the connection whose selectors cover it.</summary>
+    public void OnAcquire(SaAcquire acquire)
+    {
+        var config = Connections.FirstOrDefault(c => c.StartAction == StartAction.Trap
+            && c.LocalTs.Any(t => acquire.Source.Intersect(t) == acquire.Source) && c.RemoteTs.Any(t => acquire.Destination.Intersect(t) == acquire.Destination));
+        if (config == null)
+        {
+            Log.Debug("engine", $"acquire for {acquire.Source} === {acquire.Destination} matches no trap connection");
+            return;
+        }
+        Log.Info(config.Name, $"acquire for {acquire.Source} === {acquire.Destination}, initiating");
+        Initiate(config.Name);
+    }
+
     /// <summary>The last sign of life from the peer: an IKE message or an ESP packet on one of its CHILD SAs.</summary>
     private DateTimeOffset LastHeard(IkeSa sa) => sa.Children
         .Select(c => Backend.QuerySa(c.InboundId)?.LastUsed ?? DateTimeOffset.MinValue)
@@ -387,6 +429,8 @@ public sealed class IkeEngine : IIkeRetransmitter
         _halfOpen.Remove((sa.InitiatorSpi, sa.Remote.Address));
         Log.Info(sa, $"IKE_SA {sa.InitiatorSpi:x16}_i {sa.ResponderSpi:x16}_r destroyed: {reason}");
         Destroyed?.Invoke(sa);
+        if (sa.Config is { StartAction: StartAction.Trap } trap && sa.IsOriginalInitiator)
+            InstallTrap(trap); // the next packet brings the tunnel back
     }
 
     internal void RaiseEstablished(IkeSa sa)

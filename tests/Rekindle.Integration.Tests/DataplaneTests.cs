@@ -147,6 +147,26 @@ public sealed class DataplaneTests : IDisposable
         }
     }
 
+    [Fact]
+    public void AutoChoosesUserspaceOnAKernelWithoutEspAndSaysWhy()
+    {
+        var b = Track(new Rekindled(_net.NamespaceB, Rekindled.Config("b-a", TwoHostTopology.AddressB, TwoHostTopology.AddressA,
+            "gwb.test.example", "gwa.test.example", "10.2.0.0/24", "10.1.0.0/24", "aes256gcm16-prfsha256-x25519", "aes256gcm16", Psk, dataplane: "auto")));
+        var a = Track(new Rekindled(_net.NamespaceA, Rekindled.Config("a-b", TwoHostTopology.AddressA, TwoHostTopology.AddressB,
+            "gwa.test.example", "gwb.test.example", "10.1.0.0/24", "10.2.0.0/24", "aes256gcm16-prfsha256-x25519", "aes256gcm16", Psk, dataplane: "xfrm")));
+        Shell.WaitFor(() => b.Log.Contains("SA back-end 'userspace'"), TimeSpan.FromSeconds(10), "rekindled B to report its back-end");
+        Assert.Contains("dataplane = \"auto\": using the userspace back-end, the kernel cannot hold an ESP SA", b.Log);
+        Assert.Contains("load esp4", b.Log);
+        // The xfrm back-end on this kernel: the IKE SA comes up, the CHILD SA is refused with the cause named.
+        var up = a.Ctl("up", "a-b");
+        Assert.Equal(1, up.ExitCode);
+        Assert.Contains("CHILD_SA net failed", up.Error);
+        Shell.WaitFor(() => a.Log.Contains("CHILD_SA net not installed"), TimeSpan.FromSeconds(10), "rekindled A to log the refused CHILD SA");
+        Assert.Contains("XFRM_MSG_UPDSA", a.Log);
+        Assert.Contains("load esp4", a.Log);
+        Assert.Equal("ESTABLISHED", a.ListSas().Single().State);
+    }
+
     private void Resend(string pcap, int times, int flip = -1)
     {
         var result = _net.Exec(_net.NamespaceA, TimeSpan.FromSeconds(30), "dotnet", Path.Combine(AppContext.BaseDirectory, "Rekindle.Testbed.dll"),

@@ -108,7 +108,7 @@ public static class ConfigLoader
                 switch (name)
                 {
                     case "socket": daemon = daemon with { Socket = String(item, key) }; break;
-                    case "dataplane": daemon = daemon with { Dataplane = OneOf(item, key, "none", "userspace") }; break;
+                    case "dataplane": daemon = daemon with { Dataplane = OneOf(item, key, "none", "userspace", "xfrm", "auto") }; break;
                     case "tun_name": daemon = daemon with { TunName = InterfaceName(item, key) }; break;
                     case "mtu": daemon = daemon with { Mtu = (int)Number(item, key, 576, 9000) }; break;
                     case "keepalive_interval": engine = engine with { KeepaliveInterval = Seconds(item, key, allowZero: true) }; break;
@@ -167,7 +167,8 @@ public static class ConfigLoader
             {
                 "initiate" or "start" => StartAction.Initiate,
                 "listen" or "none" => StartAction.Listen,
-                _ => throw new FormatException($"'{s}' is not one of: initiate, listen"),
+                "trap" => StartAction.Trap,
+                _ => throw new FormatException($"'{s}' is not one of: initiate, listen, trap"),
             }, StartAction.Listen);
             if (startAction == StartAction.Initiate && remote == null)
                 throw Error(items.GetValueOrDefault("start_action") ?? (SyntaxNode)table, $"connections.{name}.remote_addrs", "initiating needs a remote address");

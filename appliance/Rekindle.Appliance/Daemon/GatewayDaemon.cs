@@ -6,6 +6,8 @@ using Rekindle.Control.Engine;
 using Rekindle.Control.Kernel;
 using Rekindle.Control.Sa;
 using Rekindle.Dataplane;
+using Rekindle.Xfrm;
+using Rekindle.Xfrm.Interop;
 
 namespace Rekindle.Appliance.Daemon;
 
@@ -31,6 +33,14 @@ public sealed class GatewayDaemon(RekindleConfig config, ILog log)
         var engine = new IkeEngine(config.Connections, backend, sockets, log, config.Engine);
         _engine = engine;
         backend.Expired += expiry => { lock (_lock) engine.OnSaExpired(expiry); };
+        backend.Acquired += acquire => { lock (_lock) engine.OnAcquire(acquire); };
+        if (backend is XfrmBackend xfrm)
+        {
+            foreach (var socket in sockets.Sockets)
+                XfrmBackend.BypassSocket(socket);
+            sockets.EnableKernelEspInUdp();
+            xfrm.StartMonitor();
+        }
         if (backend is UserspaceBackend userspace)
         {
             userspace.Start(sockets.TakeNatTReceive(), (data, local, remote) =>
@@ -55,6 +65,8 @@ public sealed class GatewayDaemon(RekindleConfig config, ILog log)
             server.RunAsync(stop.Token),
             TimerLoop(engine, stop.Token),
         };
+        lock (_lock)
+            engine.InstallTraps();
         foreach (var connection in config.Connections.Where(c => c.StartAction == StartAction.Initiate))
         {
             lock (_lock)
@@ -73,12 +85,45 @@ public sealed class GatewayDaemon(RekindleConfig config, ILog log)
         log.Info("daemon", "rekindled stopped");
     }
 
-    private ISaBackend CreateBackend() => config.Daemon.Dataplane switch
+    private ISaBackend CreateBackend()
     {
-        "none" => new MemorySaBackend(),
-        "userspace" => new UserspaceBackend(config.Daemon.TunName, config.Daemon.Mtu, log),
-        var other => throw new InvalidOperationException($"dataplane '{other}' is not available in this build"),
-    };
+        switch (config.Daemon.Dataplane)
+        {
+            case "none":
+                return new MemorySaBackend();
+            case "userspace":
+                return new UserspaceBackend(config.Daemon.TunName, config.Daemon.Mtu, log);
+            case "xfrm":
+                try
+                {
+                    return new XfrmBackend(log);
+                }
+                catch (XfrmException e)
+                {
+                    throw new InvalidOperationException($"dataplane \"xfrm\": {e.Message}", e);
+                }
+            default: // auto: the kernel when it can hold an ESP SA, user space otherwise
+                XfrmBackend? kernel = null;
+                string? reason;
+                try
+                {
+                    kernel = new XfrmBackend(log);
+                    reason = kernel.ProbeEsp();
+                }
+                catch (XfrmException e)
+                {
+                    reason = e.Message;
+                }
+                if (reason == null)
+                {
+                    log.Info("daemon", "dataplane = \"auto\": the kernel holds ESP SAs, using the xfrm back-end");
+                    return kernel!;
+                }
+                kernel?.Dispose();
+                log.Info("daemon", $"dataplane = \"auto\": using the userspace back-end, the kernel cannot hold an ESP SA ({reason})");
+                return new UserspaceBackend(config.Daemon.TunName, config.Daemon.Mtu, log);
+        }
+    }
 
     /// <summary>Deletes every IKE SA and waits a moment for the peers to confirm, so no state is left behind on either side.</summary>
     private async Task ShutdownAsync(IkeEngine engine)

@@ -139,6 +139,20 @@ public sealed class UdpIkeSockets : IIkeNetwork, IDisposable
         }
     }
 
+    /// <summary>Every IKE socket, for the kernel back-end's bypass policies.</summary>
+    public IEnumerable<Socket> Sockets => _sockets.Select(s => s.Socket);
+
+    /// <summary>Makes the kernel decapsulate ESP-in-UDP on the NAT-T sockets (UDP_ENCAP_ESPINUDP); IKE still arrives here.</summary>
+    public unsafe void EnableKernelEspInUdp()
+    {
+        foreach (var (_, port, socket) in _sockets.Where(s => s.Port == _natTPort))
+        {
+            int type = 2; // UDP_ENCAP_ESPINUDP
+            if (Tmds.Linux.LibC.setsockopt((int)socket.Handle, 17 /* SOL_UDP */, 100 /* UDP_ENCAP */, &type, sizeof(int)) < 0)
+                throw new InvalidOperationException($"UDP_ENCAP on port {port} failed: errno {Tmds.Linux.LibC.errno}");
+        }
+    }
+
     /// <summary>
     /// Hands the NAT-T sockets to a data plane that receives on them itself (ESP and IKE alike); this object keeps
     /// sending IKE on them but no longer reads them.

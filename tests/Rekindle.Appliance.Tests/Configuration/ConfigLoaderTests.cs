@@ -62,7 +62,7 @@ public class ConfigLoaderTests
     [InlineData("retransmit_tries = 4", "retransmit_tries = \"four\"", "rekindled.toml:4: daemon.retransmit_tries: expected a number")]
     [InlineData("remote_addrs = \"192.0.2.2\"", "remote_addrs = \"192.0.2\"", "rekindled.toml:9: connections.a-b.remote_addrs: '192.0.2' is not an IP address")]
     [InlineData("[daemon]", "[deamon]", "rekindled.toml:1: deamon: unknown table (expected [daemon] or [connections.NAME])")]
-    [InlineData("start_action = \"initiate\"", "start_action = \"sometimes\"", "rekindled.toml:17: connections.a-b.start_action: 'sometimes' is not one of: initiate, listen")]
+    [InlineData("start_action = \"initiate\"", "start_action = \"sometimes\"", "rekindled.toml:17: connections.a-b.start_action: 'sometimes' is not one of: initiate, listen, trap")]
     [InlineData("esp_proposals = \"aes256gcm16\"", "esp_proposals = \"aes256\"", "rekindled.toml:14: connections.a-b.esp_proposals: Esp proposal 'aes256' needs an integrity algorithm for aes256")]
     public void RefusesABadConfigurationNamingFileLineAndKey(string replace, string with, string expected)
     {
