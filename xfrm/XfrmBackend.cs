@@ -25,14 +25,18 @@ public sealed unsafe class XfrmBackend : ISaBackend
     private readonly ILog _log;
     private readonly ConcurrentDictionary<SaId, SaParameters> _installed = new();
     private readonly ConcurrentDictionary<SaId, byte> _larval = new();
+    private readonly RouteTable? _routes;
     private NetlinkSocket? _monitorSocket;
     private Thread? _monitor;
     private volatile bool _stop;
 
-    public XfrmBackend(ILog log)
+    /// <param name="installRoutes">Route remote subnets toward the peer with each outbound policy (off for tests that
+    /// drive the back-end from a thread inside another namespace, where iproute2 would act on the process's own).</param>
+    public XfrmBackend(ILog log, bool installRoutes = true)
     {
         _log = log;
         _socket = NetlinkSocket.Open();
+        _routes = installRoutes ? new RouteTable() : null;
     }
 
     public string Name => "xfrm";
@@ -270,6 +274,8 @@ public sealed unsafe class XfrmBackend : ISaBackend
                 calgos = uint.MaxValue,
             });
             _socket.Request(writer.Message, $"XFRM_MSG_UPDPOLICY {policy.Direction} {policy.Source} === {policy.Destination}");
+            if (policy.Direction == PolicyDirection.Out)
+                _routes?.Add(policy.Destination, [policy.Source], policy.TunnelDestination);
         }
         catch (XfrmException e)
         {
@@ -288,6 +294,8 @@ public sealed unsafe class XfrmBackend : ISaBackend
         {
             writer.Struct(new xfrm_userpolicy_id { sel = Selector(policy.Source, policy.Destination), dir = Direction(policy.Direction) });
             _socket.Request(writer.Message, $"XFRM_MSG_DELPOLICY {policy.Direction} {policy.Source} === {policy.Destination}");
+            if (policy.Direction == PolicyDirection.Out)
+                _routes?.Remove(policy.Destination);
         }
         catch (XfrmException e) when (e.Errno is 2 or 3)
         {

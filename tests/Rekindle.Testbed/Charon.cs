@@ -12,7 +12,8 @@ public sealed class Charon : IDisposable
     private readonly string _dir;
     private readonly Process _process;
 
-    public Charon(string ns, string swanctlConf)
+    /// <param name="kernelEsp">Use the kernel's ESP through kernel-netlink (on kernels that have it) instead of kernel-libipsec.</param>
+    public Charon(string ns, string swanctlConf, bool kernelEsp = false)
     {
         if (!File.Exists("/usr/lib/ipsec/charon") || !File.Exists("/usr/sbin/swanctl"))
             throw new InvalidOperationException("strongSwan is not installed (apt-get install strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-extra-plugins libstrongswan-standard-plugins)");
@@ -23,7 +24,7 @@ public sealed class Charon : IDisposable
             Directory.CreateDirectory(Path.Combine(_dir, folder));
         File.WriteAllText(Path.Combine(_dir, "strongswan.conf"), $$"""
             charon {
-                load = random nonce openssl curve25519 aes gcm sha1 sha2 hmac kdf pem pkcs1 x509 pubkey kernel-libipsec kernel-netlink socket-default vici
+                load = random nonce openssl curve25519 aes gcm sha1 sha2 hmac kdf pem pkcs1 x509 pubkey {{(kernelEsp ? "" : "kernel-libipsec ")}}kernel-netlink socket-default vici
                 install_routes = yes
                 routing_table = 220
                 routing_table_prio = 220
@@ -126,14 +127,14 @@ public sealed class Charon : IDisposable
 
     /// <summary>A swanctl.conf for one connection, mirroring <see cref="Rekindled.Config"/>.</summary>
     public static string Config(string name, string local, string remote, string localId, string remoteId, string localTs, string remoteTs,
-        string ike, string esp, string psk) => $$"""
+        string ike, string esp, string psk, bool encap = true) => $$"""
         connections {
             {{name}} {
                 version = 2
                 local_addrs = {{local}}
                 remote_addrs = {{remote}}
                 proposals = {{ike}}
-                encap = yes
+                encap = {{(encap ? "yes" : "no")}}
                 mobike = no
                 dpd_delay = 0s
                 rekey_time = 0s

@@ -21,7 +21,7 @@ public sealed class XfrmBackendHostTests : IDisposable
     private readonly TwoHostTopology _net = new();
     private static readonly IPAddress A = IPAddress.Parse(TwoHostTopology.AddressA), B = IPAddress.Parse(TwoHostTopology.AddressB);
 
-    private XfrmBackend Backend() => NetworkNamespace.Run(_net.NamespaceA, () => new XfrmBackend(NullLog.Instance));
+    private XfrmBackend Backend() => NetworkNamespace.Run(_net.NamespaceA, () => new XfrmBackend(NullLog.Instance, installRoutes: false));
 
     private string Ip(params string[] args) => _net.Exec(_net.NamespaceA, TimeSpan.FromSeconds(10), ["ip", .. args]).Output;
 

@@ -1,0 +1,82 @@
+#!/bin/sh
+# Builds what the QEMU guests need, into a work folder (default out/vm):
+#   images/vm.sh kernel         the Debian kernel and its modules (apt-get download, dpkg -x, depmod)
+#   images/vm.sh test-initrd    an initramfs that mounts the host's / read-only over 9p with a tmpfs overlay and
+#                               runs the command given on the kernel command line (rekindle.run=...)
+#   images/vm.sh boot CMD...    boots the test guest, runs CMD inside, prints its output, exits with its status
+# Everything is built from Debian packages (linux-image-amd64, busybox-static, qemu-system-x86) and this tree.
+set -eu
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+WORK=${REKINDLE_VM_DIR:-$ROOT/out/vm}
+mkdir -p "$WORK"
+
+kernel_package() {
+    apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/ { print $2; exit }'
+}
+
+kernel() {
+    [ -f "$WORK/kernel/.done" ] && return 0
+    pkg=$(kernel_package)
+    [ -n "$pkg" ] || { echo "vm.sh: cannot find the kernel package behind linux-image-amd64 (apt-get update?)" >&2; exit 1; }
+    rm -rf "$WORK/kernel" && mkdir -p "$WORK/kernel"
+    (cd "$WORK" && apt-get download "$pkg" >/dev/null 2>&1) || { echo "vm.sh: apt-get download $pkg failed" >&2; exit 1; }
+    dpkg -x "$WORK"/${pkg}_*.deb "$WORK/kernel"
+    version=$(ls "$WORK/kernel/lib/modules")
+    depmod -b "$WORK/kernel" "$version"
+    cp "$WORK/kernel/boot/vmlinuz-$version" "$WORK/vmlinuz"
+    echo "$version" > "$WORK/kernel/.version"
+    touch "$WORK/kernel/.done"
+}
+
+# The modules the guests need: 9p and overlay to mount the host, virtio, veth/tun, and the whole XFRM/crypto stack.
+MODULE_DIRS="kernel/crypto kernel/net kernel/arch/x86/crypto kernel/lib kernel/fs/9p kernel/fs/fscache kernel/fs/netfs kernel/fs/overlayfs kernel/drivers/virtio kernel/drivers/net/veth.ko kernel/drivers/net/tun.ko kernel/drivers/net/virtio_net.ko kernel/drivers/net/net_failover.ko kernel/net/core/failover.ko"
+
+initrd_base() { # $1 = staging folder
+    stage=$1
+    version=$(cat "$WORK/kernel/.version")
+    rm -rf "$stage" && mkdir -p "$stage/bin" "$stage/lib/modules/$version" "$stage/proc" "$stage/sys" "$stage/dev" "$stage/newroot" "$stage/ro" "$stage/rw" "$stage/results"
+    cp /bin/busybox "$stage/bin/busybox"
+    for applet in $(/bin/busybox --list); do [ "$applet" = busybox ] || ln -sf busybox "$stage/bin/$applet"; done
+    for dir in $MODULE_DIRS; do
+        src="$WORK/kernel/lib/modules/$version/$dir"
+        [ -e "$src" ] || continue
+        mkdir -p "$stage/lib/modules/$version/$(dirname "$dir")"
+        cp -a "$src" "$stage/lib/modules/$version/$dir"
+    done
+    cp "$WORK/kernel/lib/modules/$version"/modules.* "$stage/lib/modules/$version/"
+    depmod -b "$stage" "$version"
+}
+
+test_initrd() {
+    kernel
+    [ "$ROOT/images/guest-init.sh" -ot "$WORK/test-initrd.gz" ] && [ "$0" -ot "$WORK/test-initrd.gz" ] && return 0
+    stage="$WORK/test-initrd"
+    initrd_base "$stage"
+    cp "$ROOT/images/guest-init.sh" "$stage/init"
+    chmod 755 "$stage/init"
+    (cd "$stage" && find . | cpio -o -H newc 2>/dev/null | gzip -1) > "$WORK/test-initrd.gz"
+}
+
+boot() {
+    test_initrd
+    results=$(mktemp -d)
+    trap 'rm -rf "$results"' EXIT
+    printf '%s\n' "$*" > "$results/command"
+    # TCG: nested KVM hangs on these machines (../shared/notes/kernel-and-vm.md).
+    timeout "${REKINDLE_VM_TIMEOUT:-900}" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m 3072 -smp 2 \
+        -nographic -no-reboot -monitor none -serial stdio \
+        -kernel "$WORK/vmlinuz" -initrd "$WORK/test-initrd.gz" \
+        -append "console=ttyS0 panic=-1 quiet loglevel=3" \
+        -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+        -virtfs local,path="$results",mount_tag=results,security_model=none,multidevs=remap \
+        -nic none </dev/null | sed -u 's/\r$//' | grep -v '^\s*$' || true
+    [ -f "$results/status" ] || { echo "vm.sh: the guest did not report a status" >&2; exit 1; }
+    exit "$(cat "$results/status")"
+}
+
+case "${1:-}" in
+    kernel) kernel ;;
+    test-initrd) test_initrd ;;
+    boot) shift; boot "$@" ;;
+    *) echo "usage: images/vm.sh kernel | test-initrd | boot CMD..." >&2; exit 2 ;;
+esac
