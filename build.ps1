@@ -4,6 +4,7 @@
 #   ./build.ps1 test [GROUP]     run the tests: all (default), unit, netns (namespaces, strongSwan; root), vm (QEMU guest)
 #   ./build.ps1 demo             two namespaces, rekindled and strongSwan negotiate, SAs listed on both sides
 #   ./build.ps1 bench dataplane  userspace ESP throughput against strongSwan kernel-libipsec and openssl speed
+#   ./build.ps1 image            the bootable gateway image (Debian kernel + initramfs with rekindled) in out/image
 #   ./build.ps1 deps             install the Debian packages the tests and the demo need
 # Run it as `dotnet tool restore && dotnet pwsh ./build.ps1 COMMAND` on Debian 12 with the .NET SDK.
 param(
@@ -34,6 +35,10 @@ $Packages = [ordered]@{
     'tshark'                          = '/usr/bin/tshark'
     'libpcap0.8'                      = '/usr/lib/x86_64-linux-gnu/libpcap.so.0.8'
     'gcc'                             = '/usr/bin/gcc'
+    'qemu-system-x86'                 = '/usr/bin/qemu-system-x86_64'
+    'busybox-static'                  = '/bin/busybox'
+    'kmod'                            = '/usr/sbin/depmod'
+    'cpio'                            = '/usr/bin/cpio'
     'linux-libc-dev'                  = '/usr/include/linux/xfrm.h'
 }
 
@@ -104,6 +109,7 @@ function Invoke-Tests([string] $Which) {
 switch ($Command) {
     'build' { Invoke-Build }
     'deps' { Install-Dependencies }
+    'image' { Assert-Root 'building the image'; Install-Dependencies; Invoke-Native (Join-Path $Root 'images/vm.sh') @('image') }
     'bench' {
         Assert-Root 'the benchmarks'; Install-Dependencies; Invoke-Build
         switch ($Group) {
@@ -116,5 +122,5 @@ switch ($Command) {
         Assert-Root 'the demo'; Install-Dependencies; Invoke-Build
         Invoke-Native 'dotnet' @((Join-Path $Bin 'Rekindle.Testbed.dll'), 'demo')
     }
-    default { throw "unknown command '$Command' (build, test [all|unit|netns|vm], demo, bench dataplane, deps)" }
+    default { throw "unknown command '$Command' (build, test [all|unit|netns|vm], demo, bench dataplane, image, deps)" }
 }

@@ -4,6 +4,7 @@
 #   images/vm.sh test-initrd    an initramfs that mounts the host's / read-only over 9p with a tmpfs overlay and
 #                               runs the command given on the kernel command line (rekindle.run=...)
 #   images/vm.sh boot CMD...    boots the test guest, runs CMD inside, prints its output, exits with its status
+#   images/vm.sh image          the bootable gateway image: out/image/vmlinuz and out/image/rekindle-gateway.initrd.gz
 # Everything is built from Debian packages (linux-image-amd64, busybox-static, qemu-system-x86) and this tree.
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -74,9 +75,39 @@ boot() {
     exit "$(cat "$results/status")"
 }
 
+# The bootable gateway image: the kernel plus an initramfs holding a self-contained rekindled, iproute2 and the
+# libraries they need; it comes up as a gateway on boot (images/gateway-init.sh).
+image() {
+    kernel
+    out="$ROOT/out/image"
+    stage="$WORK/gateway-initrd"
+    mkdir -p "$out"
+    dotnet publish "$ROOT/appliance/rekindled/rekindled.csproj" -c Release -r linux-x64 --self-contained \
+        -p:InvariantGlobalization=true -o "$WORK/rekindled" --nologo -v quiet >/dev/null
+    initrd_base "$stage"
+    cp "$ROOT/images/gateway-init.sh" "$stage/init"
+    chmod 755 "$stage/init"
+    mkdir -p "$stage/opt/rekindle" "$stage/sbin"
+    cp -a "$WORK/rekindled/." "$stage/opt/rekindle/"
+    cp "$(command -v ip)" "$stage/sbin/ip"
+    rm -f "$stage/bin/ip" # iproute2, not busybox: the data plane asks it for JSON
+    # Shared libraries: what ldd names for the runtime and iproute2, and OpenSSL (opened at run time by .NET's crypto).
+    libs=$( (ldd "$stage/sbin/ip"; for so in "$stage"/opt/rekindle/*.so "$stage/opt/rekindle/rekindled"; do ldd "$so" 2>/dev/null; done) \
+        | awk '/=> \// { print $3 } /^\s*\/lib/ { print $1 }' | sort -u)
+    for lib in $libs $(ls /usr/lib/x86_64-linux-gnu/libssl.so.3 /usr/lib/x86_64-linux-gnu/libcrypto.so.3); do
+        mkdir -p "$stage$(dirname "$lib")"
+        cp -L "$lib" "$stage$lib"
+    done
+    mkdir -p "$stage/lib64" && cp -L /lib64/ld-linux-x86-64.so.2 "$stage/lib64/"
+    (cd "$stage" && find . | cpio -o -H newc 2>/dev/null | gzip -1) > "$out/rekindle-gateway.initrd.gz"
+    cp "$WORK/vmlinuz" "$out/vmlinuz"
+    echo "built $out/vmlinuz and $out/rekindle-gateway.initrd.gz ($(du -h "$out/rekindle-gateway.initrd.gz" | cut -f1))"
+}
+
 case "${1:-}" in
     kernel) kernel ;;
+    image) image ;;
     test-initrd) test_initrd ;;
     boot) shift; boot "$@" ;;
-    *) echo "usage: images/vm.sh kernel | test-initrd | boot CMD..." >&2; exit 2 ;;
+    *) echo "usage: images/vm.sh kernel | test-initrd | boot CMD... | image" >&2; exit 2 ;;
 esac
