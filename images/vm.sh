@@ -30,7 +30,7 @@ kernel() {
 }
 
 # The modules the guests need: 9p and overlay to mount the host, virtio, veth/tun, and the whole XFRM/crypto stack.
-MODULE_DIRS="kernel/crypto kernel/net kernel/arch/x86/crypto kernel/lib kernel/fs/9p kernel/fs/fscache kernel/fs/netfs kernel/fs/overlayfs kernel/drivers/virtio kernel/drivers/net/veth.ko kernel/drivers/net/tun.ko kernel/drivers/net/virtio_net.ko kernel/drivers/net/net_failover.ko kernel/net/core/failover.ko"
+MODULE_DIRS="kernel/crypto kernel/net kernel/arch/x86/crypto kernel/lib kernel/fs/9p kernel/fs/fscache kernel/fs/netfs kernel/fs/overlayfs kernel/drivers/virtio kernel/drivers/net/veth.ko kernel/drivers/net/tun.ko kernel/drivers/block/virtio_blk.ko kernel/drivers/net/virtio_net.ko kernel/drivers/net/net_failover.ko kernel/net/core/failover.ko"
 
 initrd_base() { # $1 = staging folder
     stage=$1
