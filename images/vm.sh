@@ -18,6 +18,7 @@ kernel_package() {
 kernel() {
     [ -f "$WORK/kernel/.done" ] && return 0
     pkg=$(kernel_package)
+    [ -n "$pkg" ] || { apt-get update >/dev/null 2>&1; pkg=$(kernel_package); }
     [ -n "$pkg" ] || { echo "vm.sh: cannot find the kernel package behind linux-image-amd64 (apt-get update?)" >&2; exit 1; }
     rm -rf "$WORK/kernel" && mkdir -p "$WORK/kernel"
     (cd "$WORK" && apt-get download "$pkg" >/dev/null 2>&1) || { echo "vm.sh: apt-get download $pkg failed" >&2; exit 1; }

@@ -193,7 +193,7 @@ public sealed unsafe class XfrmBackend : ISaBackend
         {
             bmp_len = (uint)(window / 32),
             replay_window = sa.Direction == SaDirection.Inbound ? (uint)window : 0,
-        }, new byte[window / 8]);
+        }, ZeroBitmap.AsSpan(0, window / 8));
         if (sa.UdpEncapsulation)
         {
             writer.Attribute(Uapi.XFRMA_ENCAP, new xfrm_encap_tmpl
@@ -204,6 +204,8 @@ public sealed unsafe class XfrmBackend : ISaBackend
             });
         }
     }
+
+    private static readonly byte[] ZeroBitmap = new byte[4096 / 8 * 8];
 
     private static void SetName(byte* target, string name) => Encoding.ASCII.GetBytes(name, new Span<byte>(target, 63));
 

@@ -11,6 +11,8 @@ public static class Program
                 return Demo.Run(Console.Out);
             case "bench" when args.Length > 1 && args[1] == "dataplane":
                 return DataplaneBenchmark.Run(Console.Out, args.Length > 2 ? int.Parse(args[2]) : 5);
+            case "bench" when args.Length > 1 && args[1] == "xfrm":
+                return XfrmBenchmark.Run(Console.Out, args.Length > 2 ? int.Parse(args[2]) : 10_000);
             case "vm-xfrm":
                 return VmXfrmScenario.Run(Console.Out);
             case "resend":

@@ -61,7 +61,7 @@ internal sealed unsafe class NetlinkSocket : SafeHandleZeroOrMinusOneIsInvalid
         {
             uint sequence = ++_sequence;
             var copy = ArrayPool<byte>.Shared.Rent(message.Length);
-            var receive = ArrayPool<byte>.Shared.Rent(65536);
+            var receive = ArrayPool<byte>.Shared.Rent(16384);
             try
             {
                 message.CopyTo(copy);
