@@ -94,7 +94,8 @@ public sealed class SaDatabase
         {
             var route = new Route(policy, new SelectorRange(policy.Source), new SelectorRange(policy.Destination));
             // Narrower policies first, as the kernel orders them by priority.
-            _routes = [.. _routes.Where(r => r.Policy != policy).Append(route).OrderBy(r => Width(r.Policy))];
+            // The selectors are the policy's identity, as in the kernel: adding again replaces (a trap by its SA's policy).
+            _routes = [.. _routes.Where(r => !SameSelectors(r.Policy, policy)).Append(route).OrderBy(r => Width(r.Policy))];
         }
     }
 
@@ -103,7 +104,7 @@ public sealed class SaDatabase
         lock (_write)
         {
             int before = _routes.Length;
-            _routes = _routes.Where(r => r.Policy != policy).ToArray();
+            _routes = _routes.Where(r => !SameSelectors(r.Policy, policy)).ToArray();
             return _routes.Length != before;
         }
     }
@@ -113,6 +114,8 @@ public sealed class SaDatabase
         lock (_write)
             return _routes.Any(r => r.Policy.Destination == remote);
     }
+
+    private static bool SameSelectors(PolicyParameters a, PolicyParameters b) => a.Source == b.Source && a.Destination == b.Destination;
 
     private static System.Numerics.BigInteger Width(PolicyParameters policy) =>
         Size(policy.Source) * Size(policy.Destination);

@@ -23,7 +23,7 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev 2>/dev/null
 mkdir -p /dev/pts /dev/net /run /tmp && mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /run
-mount -t tmpfs tmpfs /tmp
+# /tmp stays the overlay of the host's /tmp: a tree checked out there must be visible in the guest
 mkdir -p /run/netns
 [ -e /dev/net/tun ] || mknod /dev/net/tun c 10 200
 echo /sbin/modprobe > /proc/sys/kernel/modprobe

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Security.Cryptography;
 using Rekindle.Control.Encoding;
+using Rekindle.Control.Encoding.Payloads;
 
 namespace Rekindle.Control.Kernel;
 
@@ -12,7 +13,8 @@ namespace Rekindle.Control.Kernel;
 public sealed class MemorySaBackend : ISaBackend
 {
     private readonly ConcurrentDictionary<SaId, SaParameters> _sas = new();
-    private readonly ConcurrentDictionary<PolicyParameters, byte> _policies = new();
+    // Keyed as the kernel keys policies: direction and selectors; adding again replaces (XFRM_MSG_UPDPOLICY).
+    private readonly ConcurrentDictionary<(PolicyDirection, TrafficSelector, TrafficSelector), PolicyParameters> _policies = new();
     private readonly ConcurrentDictionary<uint, byte> _allocated = new();
     private readonly ConcurrentDictionary<SaId, DateTimeOffset> _lastUsed = new();
     private uint _nextSpi;
@@ -23,7 +25,7 @@ public sealed class MemorySaBackend : ISaBackend
     public string Name => "memory";
 
     public IReadOnlyCollection<SaParameters> Sas => _sas.Values.ToList();
-    public IReadOnlyCollection<PolicyParameters> Policies => _policies.Keys.ToList();
+    public IReadOnlyCollection<PolicyParameters> Policies => _policies.Values.ToList();
 
     public event Action<SaExpiry>? Expired;
 
@@ -65,9 +67,9 @@ public sealed class MemorySaBackend : ISaBackend
         _allocated.TryRemove(id.Spi, out _);
     }
 
-    public void AddPolicy(PolicyParameters policy) => _policies.TryAdd(policy, 0);
+    public void AddPolicy(PolicyParameters policy) => _policies[(policy.Direction, policy.Source, policy.Destination)] = policy;
 
-    public void DeletePolicy(PolicyParameters policy) => _policies.TryRemove(policy, out _);
+    public void DeletePolicy(PolicyParameters policy) => _policies.TryRemove((policy.Direction, policy.Source, policy.Destination), out _);
 
     public SaCounters? QuerySa(SaId id) => _sas.ContainsKey(id) ? new SaCounters(0, 0, 0, 0, _lastUsed.TryGetValue(id, out var t) ? t : null) : null;
 

@@ -80,6 +80,34 @@ public static class VmXfrmScenario
                 charon.Dispose();
             }
         }
+        {
+            // Kernel lifetimes: EXPIRE (soft, then hard) reaches the engine through the monitor; hard deletes the CHILD SA.
+            using var net = new TwoHostTopology();
+            var b = new Rekindled(net.NamespaceB, Rekindled.Config("b-a", TwoHostTopology.AddressB, TwoHostTopology.AddressA,
+                "gwb.vm", "gwa.vm", "10.2.0.0/24", "10.1.0.0/24", Ike, "aes256gcm16", Psk, dataplane: "xfrm"));
+            var a = new Rekindled(net.NamespaceA, Rekindled.Config("a-b", TwoHostTopology.AddressA, TwoHostTopology.AddressB,
+                "gwa.vm", "gwb.vm", "10.1.0.0/24", "10.2.0.0/24", Ike, "aes256gcm16", Psk, dataplane: "xfrm",
+                extra: "rekey_packets = 10\nlife_packets = 20"));
+            try
+            {
+                Check(a.Ctl("up", "a-b").ExitCode == 0, "lifetimes: up");
+                net.Ping(fromA: true, count: 30);
+                Shell.WaitFor(() => a.Log.Contains("reached its hard lifetime"), TimeSpan.FromSeconds(60), "the hard EXPIRE");
+                Check(a.Log.Contains("reached its soft lifetime"), "lifetimes: soft EXPIRE from the kernel reaches the engine");
+                Shell.WaitFor(() => a.ListSas().Single().Children.Count == 0 && b.ListSas().Single().Children.Count == 0,
+                    TimeSpan.FromSeconds(60), "the CHILD SA to be deleted on both sides");
+                Check(true, "lifetimes: hard EXPIRE deletes the CHILD SA on both sides");
+            }
+            catch (Exception e)
+            {
+                Check(false, "lifetimes", e.Message + "\n" + a.Log);
+            }
+            finally
+            {
+                a.Dispose();
+                b.Dispose();
+            }
+        }
         output.WriteLine(failures == 0 ? "VM XFRM: all passed" : $"VM XFRM: {failures} failed");
         return failures == 0 ? 0 : 1;
     }

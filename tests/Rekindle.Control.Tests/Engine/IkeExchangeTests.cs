@@ -1,8 +1,9 @@
+using Rekindle.Control.Kernel;
 using Rekindle.Control.Config;
 using Rekindle.Control.Encoding;
 using Rekindle.Control.Encoding.Payloads;
 using Rekindle.Control.Engine;
-using Rekindle.Control.Kernel;
+
 using Rekindle.Control.Sa;
 
 namespace Rekindle.Control.Tests.Engine;
@@ -457,5 +458,37 @@ public class IkeExchangeTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Empty(h.B.Engine.Sas.Single().Children);
         Assert.Empty(h.A.Backend.Sas);
         Assert.Empty(h.B.Backend.Sas);
+    }
+
+    [Fact]
+    public void TrapPolicyIsInstalledAndAnAcquireStartsTheNegotiation()
+    {
+        var h = Harness(tweakA: c => c with { StartAction = StartAction.Trap });
+        h.A.Engine.InstallTraps();
+        var trap = Assert.Single(h.A.Backend.Policies);
+        Assert.Equal(PolicyDirection.Out, trap.Direction);
+        Assert.Empty(h.A.Outbox);
+
+        // Traffic outside the connection's selectors starts nothing; traffic inside does.
+        h.A.Engine.OnAcquire(new SaAcquire(0, TrafficSelector.FromCidr("10.7.0.1/32"), TrafficSelector.FromCidr("10.2.0.9/32")));
+        Assert.Empty(h.A.Outbox);
+        h.A.Engine.OnAcquire(new SaAcquire(0, TrafficSelector.FromCidr("10.1.0.5/32"), TrafficSelector.FromCidr("10.2.0.9/32")));
+        Assert.Equal(ExchangeType.IkeSaInit, h.A.Outbox.Peek().Header.Exchange);
+        h.Run();
+        AssertEstablishedWithTrap(h);
+
+        // When the IKE SA goes, the trap comes back for the next packet.
+        h.A.Engine.Terminate("a-b");
+        h.Run();
+        Assert.Empty(h.A.Engine.Sas);
+        Assert.Equal(PolicyDirection.Out, Assert.Single(h.A.Backend.Policies).Direction);
+    }
+
+    private static void AssertEstablishedWithTrap(ExchangeHarness h)
+    {
+        var a = Assert.Single(h.A.Engine.Sas);
+        Assert.Equal(IkeSaState.Established, a.State);
+        Assert.Single(a.Children);
+        Assert.Equal(IkeSaState.Established, Assert.Single(h.B.Engine.Sas).State);
     }
 }
