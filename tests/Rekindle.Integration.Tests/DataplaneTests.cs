@@ -19,14 +19,19 @@ public sealed class DataplaneTests : IDisposable
         return process;
     }
 
-    private (Rekindled A, Rekindled B) TwoRekindled(string esp = "aes256gcm16", string extraA = "")
+    /// <summary>Two rekindled gateways, B listening, A brought up unless told otherwise.</summary>
+    private (Rekindled A, Rekindled B) TwoRekindled(string esp = "aes256gcm16", string extraA = "", string dataplaneA = "userspace",
+        string dataplaneB = "userspace", bool up = true)
     {
         var b = Track(new Rekindled(_net.NamespaceB, Rekindled.Config("b-a", TwoHostTopology.AddressB, TwoHostTopology.AddressA,
-            "gwb.test.example", "gwa.test.example", "10.2.0.0/24", "10.1.0.0/24", "aes256gcm16-prfsha256-x25519", esp, Psk, dataplane: "userspace")));
+            "gwb.test.example", "gwa.test.example", "10.2.0.0/24", "10.1.0.0/24", "aes256gcm16-prfsha256-x25519", esp, Psk, dataplane: dataplaneB)));
         var a = Track(new Rekindled(_net.NamespaceA, Rekindled.Config("a-b", TwoHostTopology.AddressA, TwoHostTopology.AddressB,
-            "gwa.test.example", "gwb.test.example", "10.1.0.0/24", "10.2.0.0/24", "aes256gcm16-prfsha256-x25519", esp, Psk, dataplane: "userspace", extra: extraA)));
-        var up = a.Ctl("up", "a-b");
-        Assert.True(up.ExitCode == 0, up.All + a.Log + b.Log);
+            "gwa.test.example", "gwb.test.example", "10.1.0.0/24", "10.2.0.0/24", "aes256gcm16-prfsha256-x25519", esp, Psk, dataplane: dataplaneA, extra: extraA)));
+        if (up)
+        {
+            var result = a.Ctl("up", "a-b");
+            Assert.True(result.ExitCode == 0, result.All + a.Log + b.Log);
+        }
         return (a, b);
     }
 
@@ -109,11 +114,7 @@ public sealed class DataplaneTests : IDisposable
     [Fact]
     public void CaptureDecryptsInTsharkWithTheExportedKeys()
     {
-        var b = Track(new Rekindled(_net.NamespaceB, Rekindled.Config("b-a", TwoHostTopology.AddressB, TwoHostTopology.AddressA,
-            "gwb.test.example", "gwa.test.example", "10.2.0.0/24", "10.1.0.0/24", "aes256gcm16-prfsha256-x25519", "aes128-sha256", Psk, dataplane: "userspace")));
-        var a = Track(new Rekindled(_net.NamespaceA, Rekindled.Config("a-b", TwoHostTopology.AddressA, TwoHostTopology.AddressB,
-            "gwa.test.example", "gwb.test.example", "10.1.0.0/24", "10.2.0.0/24", "aes256gcm16-prfsha256-x25519", "aes128-sha256", Psk,
-            dataplane: "userspace", extra: "encap = true")));
+        var (a, _) = TwoRekindled("aes128-sha256", extraA: "encap = true", up: false);
         var dir = Directory.CreateTempSubdirectory("rekindle-capture-");
         try
         {
@@ -150,10 +151,7 @@ public sealed class DataplaneTests : IDisposable
     [Fact]
     public void AutoChoosesUserspaceOnAKernelWithoutEspAndSaysWhy()
     {
-        var b = Track(new Rekindled(_net.NamespaceB, Rekindled.Config("b-a", TwoHostTopology.AddressB, TwoHostTopology.AddressA,
-            "gwb.test.example", "gwa.test.example", "10.2.0.0/24", "10.1.0.0/24", "aes256gcm16-prfsha256-x25519", "aes256gcm16", Psk, dataplane: "auto")));
-        var a = Track(new Rekindled(_net.NamespaceA, Rekindled.Config("a-b", TwoHostTopology.AddressA, TwoHostTopology.AddressB,
-            "gwa.test.example", "gwb.test.example", "10.1.0.0/24", "10.2.0.0/24", "aes256gcm16-prfsha256-x25519", "aes256gcm16", Psk, dataplane: "xfrm")));
+        var (a, b) = TwoRekindled(dataplaneA: "xfrm", dataplaneB: "auto", up: false);
         Shell.WaitFor(() => b.Log.Contains("SA back-end 'userspace'"), TimeSpan.FromSeconds(10), "rekindled B to report its back-end");
         Assert.Contains("dataplane = \"auto\": using the userspace back-end, the kernel cannot hold an ESP SA", b.Log);
         Assert.Contains("load esp4", b.Log);
