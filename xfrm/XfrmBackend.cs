@@ -194,6 +194,8 @@ public sealed unsafe class XfrmBackend : ISaBackend
             bmp_len = (uint)(window / 32),
             replay_window = sa.Direction == SaDirection.Inbound ? (uint)window : 0,
         }, ZeroBitmap.AsSpan(0, window / 8));
+        if (sa.Mark is { } mark)
+            writer.Attribute(Uapi.XFRMA_MARK, new xfrm_mark { v = mark.Value, m = mark.Mask });
         if (sa.UdpEncapsulation)
         {
             writer.Attribute(Uapi.XFRMA_ENCAP, new xfrm_encap_tmpl
@@ -275,6 +277,8 @@ public sealed unsafe class XfrmBackend : ISaBackend
                 ealgos = uint.MaxValue,
                 calgos = uint.MaxValue,
             });
+            if (policy.Mark is { } mark)
+                writer.Attribute(Uapi.XFRMA_MARK, new xfrm_mark { v = mark.Value, m = mark.Mask });
             _socket.Request(writer.Message, $"XFRM_MSG_UPDPOLICY {policy.Direction} {policy.Source} === {policy.Destination}");
             if (policy.Direction == PolicyDirection.Out)
                 _routes?.Add(policy.Destination, [policy.Source], policy.TunnelDestination);
@@ -295,6 +299,8 @@ public sealed unsafe class XfrmBackend : ISaBackend
         try
         {
             writer.Struct(new xfrm_userpolicy_id { sel = Selector(policy.Source, policy.Destination), dir = Direction(policy.Direction) });
+            if (policy.Mark is { } mark)
+                writer.Attribute(Uapi.XFRMA_MARK, new xfrm_mark { v = mark.Value, m = mark.Mask });
             _socket.Request(writer.Message, $"XFRM_MSG_DELPOLICY {policy.Direction} {policy.Source} === {policy.Destination}");
             if (policy.Direction == PolicyDirection.Out)
                 _routes?.Remove(policy.Destination);

@@ -36,6 +36,9 @@ public sealed record ConnectionConfig
     public TimeSpan DpdDelay { get; init; }
     /// <summary>Soft (rekey) and hard (delete) limits of the CHILD SAs; null: unlimited.</summary>
     public Kernel.SaLifetime? ChildLifetime { get; init; }
+    /// <summary>XFRM marks of the inbound and outbound SAs and policies (strongSwan's mark_in / mark_out).</summary>
+    public Kernel.XfrmMark? MarkIn { get; init; }
+    public Kernel.XfrmMark? MarkOut { get; init; }
 
     public bool MatchesAddresses(IPAddress local, IPAddress remote) =>
         (LocalAddress == null || LocalAddress.Equals(local)) && (RemoteAddress == null || RemoteAddress.Equals(remote));

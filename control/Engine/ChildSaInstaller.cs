@@ -42,10 +42,10 @@ public static class ChildSaInstaller
         try
         {
             backend.AddSa(new SaParameters(result.InboundId, SaDirection.Inbound, sa.Remote, sa.Local, suite, inEnc, inInteg,
-                child.LocalTs, child.RemoteTs, sa.UdpEncapsulation, reqId, Lifetime: sa.Config?.ChildLifetime));
+                child.LocalTs, child.RemoteTs, sa.UdpEncapsulation, reqId, Lifetime: sa.Config?.ChildLifetime, Mark: sa.Config?.MarkIn));
             added.Add(result.InboundId);
             backend.AddSa(new SaParameters(result.OutboundId, SaDirection.Outbound, sa.Local, sa.Remote, suite, outEnc, outInteg,
-                child.LocalTs, child.RemoteTs, sa.UdpEncapsulation, reqId, Lifetime: sa.Config?.ChildLifetime));
+                child.LocalTs, child.RemoteTs, sa.UdpEncapsulation, reqId, Lifetime: sa.Config?.ChildLifetime, Mark: sa.Config?.MarkOut));
             added.Add(result.OutboundId);
             foreach (var local in child.LocalTs)
             {
@@ -53,9 +53,9 @@ public static class ChildSaInstaller
                 {
                     foreach (var policy in new[]
                     {
-                        new PolicyParameters(PolicyDirection.Out, local, remote, sa.Local.Address, sa.Remote.Address, reqId),
-                        new PolicyParameters(PolicyDirection.In, remote, local, sa.Remote.Address, sa.Local.Address, reqId),
-                        new PolicyParameters(PolicyDirection.Forward, remote, local, sa.Remote.Address, sa.Local.Address, reqId),
+                        new PolicyParameters(PolicyDirection.Out, local, remote, sa.Local.Address, sa.Remote.Address, reqId, Mark: sa.Config?.MarkOut),
+                        new PolicyParameters(PolicyDirection.In, remote, local, sa.Remote.Address, sa.Local.Address, reqId, Mark: sa.Config?.MarkIn),
+                        new PolicyParameters(PolicyDirection.Forward, remote, local, sa.Remote.Address, sa.Local.Address, reqId, Mark: sa.Config?.MarkIn),
                     })
                     {
                         backend.AddPolicy(policy);

@@ -77,7 +77,34 @@ public sealed record SaParameters(
     bool UdpEncapsulation,
     uint ReqId,
     int ReplayWindow = 1024,
-    SaLifetime? Lifetime = null);
+    SaLifetime? Lifetime = null,
+    XfrmMark? Mark = null);
+
+/// <summary>An XFRM mark (value and mask) that SAs and policies match on, as strongSwan's mark_in/mark_out.</summary>
+public readonly record struct XfrmMark(uint Value, uint Mask = uint.MaxValue)
+{
+    public static XfrmMark Parse(string text)
+    {
+        var parts = text.Split('/');
+        static uint Number(string s) => s.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
+            ? Convert.ToUInt32(s[2..], 16) : uint.Parse(s, System.Globalization.CultureInfo.InvariantCulture);
+        try
+        {
+            return parts.Length switch
+            {
+                1 => new XfrmMark(Number(parts[0])),
+                2 => new XfrmMark(Number(parts[0]), Number(parts[1])),
+                _ => throw new FormatException(),
+            };
+        }
+        catch (Exception e) when (e is FormatException or OverflowException or ArgumentException)
+        {
+            throw new FormatException($"'{text}' is not a mark such as 42, 0x2a or 0x2a/0xff");
+        }
+    }
+
+    public override string ToString() => $"0x{Value:x}/0x{Mask:x}";
+}
 
 public enum PolicyDirection
 {
@@ -94,7 +121,8 @@ public sealed record PolicyParameters(
     IPAddress TunnelSource,
     IPAddress TunnelDestination,
     uint ReqId,
-    uint Priority = 0);
+    uint Priority = 0,
+    XfrmMark? Mark = null);
 
 public sealed record SaCounters(ulong Bytes, ulong Packets, ulong ReplayDrops, ulong IntegrityFailures, DateTimeOffset? LastUsed);
 

@@ -69,6 +69,18 @@ public sealed class XfrmBackendHostTests : IDisposable
     }
 
     [Fact]
+    public void MarkedPoliciesCarryTheirMark()
+    {
+        using var backend = Backend();
+        var policy = new PolicyParameters(PolicyDirection.Out, TrafficSelector.FromCidr("10.1.0.0/24"), TrafficSelector.FromCidr("10.2.0.0/24"), A, B, 5,
+            Mark: XfrmMark.Parse("0x2a/0xff"));
+        backend.AddPolicy(policy);
+        Assert.Contains("mark 0x2a/0xff", Ip("xfrm", "policy"));
+        backend.DeletePolicy(policy);
+        Assert.Equal("", Ip("xfrm", "policy").Trim());
+    }
+
+    [Fact]
     public void AnEspSaNamesWhatTheKernelLacks()
     {
         using var backend = Backend();

@@ -192,6 +192,8 @@ public static class ConfigLoader
                 ForceEncap = items.TryGetValue("encap", out var encap) && Boolean(encap, $"connections.{name}.encap"),
                 DpdDelay = items.TryGetValue("dpd_delay", out var dpd) ? Seconds(dpd, $"connections.{name}.dpd_delay", allowZero: true) : TimeSpan.Zero,
                 ChildLifetime = Lifetime(name, items),
+                MarkIn = Parse<XfrmMark?>("mark_in", t => XfrmMark.Parse(t), null),
+                MarkOut = Parse<XfrmMark?>("mark_out", t => XfrmMark.Parse(t), null),
             };
         }
 
@@ -218,7 +220,7 @@ public static class ConfigLoader
         [
             "local_addrs", "remote_addrs", "local_id", "remote_id", "psk", "ike_proposals", "esp_proposals", "child_name",
             "local_ts", "remote_ts", "start_action", "encap", "dpd_delay",
-            "rekey_time", "life_time", "rekey_bytes", "life_bytes", "rekey_packets", "life_packets",
+            "rekey_time", "life_time", "rekey_bytes", "life_bytes", "rekey_packets", "life_packets", "mark_in", "mark_out",
         ];
 
         private static IPAddress Address(string text) =>

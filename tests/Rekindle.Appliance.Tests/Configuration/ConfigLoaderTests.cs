@@ -27,6 +27,7 @@ public class ConfigLoaderTests
         start_action = "initiate"
         encap = true
         dpd_delay = "30s"
+        mark_out = "0x2a/0xff"
         """;
 
     [Fact]
@@ -48,6 +49,8 @@ public class ConfigLoaderTests
         Assert.Equal(StartAction.Initiate, c.StartAction);
         Assert.True(c.ForceEncap);
         Assert.Equal(TimeSpan.FromSeconds(30), c.DpdDelay);
+        Assert.Equal(new Rekindle.Control.Kernel.XfrmMark(0x2a, 0xff), c.MarkOut);
+        Assert.Null(c.MarkIn);
     }
 
     [Theory]
@@ -90,7 +93,8 @@ public class ConfigLoaderTests
     {
         var text = Valid + "\n[connections.a-b]\npsk = \"0123456789\"\n";
         var error = Assert.Throws<ConfigException>(() => ConfigLoader.Parse(text, "x.toml"));
-        Assert.StartsWith("x.toml:20: ", error.Message);
+        int line = Valid.Split('\n').Length + 1; // the second [connections.a-b], after the blank line
+        Assert.StartsWith($"x.toml:{line}: ", error.Message);
         Assert.Contains("connections.a-b", error.Message);
     }
 
