@@ -3,6 +3,7 @@ using System.Net;
 using Rekindle.Control.Engine;
 using Rekindle.Dataplane.Esp;
 using Rekindle.Dataplane.Interop;
+using Rekindle.Dataplane.Offload;
 
 namespace Rekindle.Dataplane;
 
@@ -75,72 +76,105 @@ public sealed unsafe class Forwarder : IDisposable
         thread.Start();
     }
 
+    // Outbound state, touched only by the outbound thread.
+    private PacketBuffers? _sendSlots, _udp, _rawSend;
+    private int _used, _udpCount, _rawCount;
+    private readonly int[] _rawFds = new int[SendSlots];
+    private const int SendSlots = 256;
+
     private void Outbound()
     {
-        using var reads = new PacketBuffers(Batch);
-        using var udp = new PacketBuffers(Batch, withSlots: false);
-        using var raw = new PacketBuffers(Batch, withSlots: false);
+        // One large read buffer (a TSO segment can be 64 KB); each packet to send gets an MTU-sized slot with headroom.
+        using var read = new PacketBuffers(1);
+        using var slots = _sendSlots = new PacketBuffers(SendSlots, slotSize: 16384);
+        using var udp = _udp = new PacketBuffers(SendSlots, withSlots: false);
+        using var raw = _rawSend = new PacketBuffers(SendSlots, withSlots: false);
         int udpFd = _natT.Count > 0 ? _natT[0].Fd : -1;
-        var rawDestinations = new int[Batch];
+        TcpSegmentation.SegmentSink emit = Encapsulate;
         bool idle = true;
         while (!_stop)
         {
             // Only an idle loop waits in poll; a busy one goes straight to the next read.
             if (idle && !Native.WaitReadable(_tun.Fd, PollMs))
                 continue;
-            int udpCount = 0, rawCount = 0, read = 0;
-            for (int slot = 0; slot < Batch; slot++)
+            _used = _udpCount = _rawCount = 0;
+            int reads = 0;
+            // Room for the largest segment's packets (64 KB / 536-octet MSS) must remain before each read.
+            while (_used + 128 <= SendSlots)
             {
-                var buffer = reads.Slot(slot);
-                int length = Native.Read(_tun.Fd, buffer[PacketBuffers.Headroom..]);
+                var buffer = read.Slot(0);
+                int length = Native.Read(_tun.Fd, buffer);
                 if (length < 0)
                     break;
-                read++;
-                var inner = buffer.Slice(PacketBuffers.Headroom, length);
-                if (!PacketSummary.TryRead(inner, out var summary))
+                reads++;
+                if (!_tun.Offload)
                 {
+                    Encapsulate(buffer[..length]);
+                    continue;
+                }
+                if (length < VirtioNetHeader.Size
+                    || TcpSegmentation.Segment(VirtioNetHeader.Read(buffer), buffer[VirtioNetHeader.Size..length], emit) == 0)
                     Interlocked.Increment(ref _malformed);
-                    continue;
-                }
-                var sa = _database.FindOutbound(summary);
-                if (sa == null || sa.Expired || !sa.TryNextSequence(out ulong sequence))
-                {
-                    Interlocked.Increment(ref _noPolicy);
-                    continue;
-                }
-                var transform = sa.Transform;
-                int start = PacketBuffers.Headroom - transform.Headroom;
-                int espLength = transform.Seal(buffer[start..], length, sa.Spi, sequence, summary.NextHeader);
-                var life = sa.CountSent(length);
-                if (life != SaLifetimeEvent.None)
-                    _lifetime(sa, life);
-                byte* packet = reads.SlotPointer(slot) + start;
-                if (sa.UdpEncapsulation && udpFd >= 0)
-                    udp.ArmForSend(udpCount++, packet, espLength, sa.UdpDestination);
-                else if (_raw.TryGetValue(sa.Parameters.Source.Address, out int rawFd))
-                {
-                    rawDestinations[rawCount] = rawFd;
-                    raw.ArmForSend(rawCount++, packet, espLength, sa.RawDestination);
-                }
             }
-            idle = read == 0;
-            if (udpCount > 0)
-                Native.SendBatch(udpFd, udp.Messages, udpCount);
+            idle = reads == 0;
+            if (_udpCount > 0)
+                Native.SendBatch(udpFd, udp.Messages, _udpCount);
             // Raw ESP: one sendmmsg per run of packets for the same socket.
-            for (int first = 0; first < rawCount;)
+            for (int first = 0; first < _rawCount;)
             {
                 int last = first;
-                while (last + 1 < rawCount && rawDestinations[last + 1] == rawDestinations[first])
+                while (last + 1 < _rawCount && _rawFds[last + 1] == _rawFds[first])
                     last++;
-                Native.SendBatch(rawDestinations[first], raw.Messages + first, last - first + 1);
+                Native.SendBatch(_rawFds[first], raw.Messages + first, last - first + 1);
                 first = last + 1;
             }
+        }
+    }
+
+    /// <summary>Finds the SA for one inner packet, seals it into the next send slot and queues it.</summary>
+    private void Encapsulate(Span<byte> inner)
+    {
+        if (!PacketSummary.TryRead(inner, out var summary))
+        {
+            Interlocked.Increment(ref _malformed);
+            return;
+        }
+        var sa = _database.FindOutbound(summary);
+        if (sa == null || sa.Expired || !sa.TryNextSequence(out ulong sequence))
+        {
+            Interlocked.Increment(ref _noPolicy);
+            return;
+        }
+        var slots = _sendSlots!;
+        var transform = sa.Transform;
+        if (PacketBuffers.Headroom + transform.SealedLength(inner.Length) > slots.SlotSize)
+        {
+            Interlocked.Increment(ref _malformed);
+            return;
+        }
+        int slot = _used++;
+        var buffer = slots.Slot(slot);
+        inner.CopyTo(buffer[PacketBuffers.Headroom..]);
+        int start = PacketBuffers.Headroom - transform.Headroom;
+        int espLength = transform.Seal(buffer[start..], inner.Length, sa.Spi, sequence, summary.NextHeader);
+        var life = sa.CountSent(inner.Length);
+        if (life != SaLifetimeEvent.None)
+            _lifetime(sa, life);
+        byte* packet = slots.SlotPointer(slot) + start;
+        if (sa.UdpEncapsulation && _natT.Count > 0)
+            _udp!.ArmForSend(_udpCount++, packet, espLength, sa.UdpDestination);
+        else if (_raw.TryGetValue(sa.Parameters.Source.Address, out int rawFd))
+        {
+            _rawFds[_rawCount] = rawFd;
+            _rawSend!.ArmForSend(_rawCount++, packet, espLength, sa.RawDestination);
         }
     }
 
     private void Inbound(int fd, IPEndPoint local, bool encapsulated)
     {
         using var batch = new PacketBuffers(Batch);
+        int tun = _tun.Fd;
+        var coalescer = _tun.Offload ? new TcpCoalescer(packet => Native.Write(tun, packet)) : null;
         bool idle = true;
         while (!_stop)
         {
@@ -176,12 +210,13 @@ public sealed unsafe class Forwarder : IDisposable
                     }
                     data = data[headerLength..]; // IPv4 raw sockets deliver the IP header
                 }
-                Receive(data);
+                Receive(data, coalescer);
             }
+            coalescer?.Flush();
         }
     }
 
-    private void Receive(Span<byte> esp)
+    private void Receive(Span<byte> esp, TcpCoalescer? coalescer)
     {
         if (esp.Length < EspTransform.HeaderLength + 8 + 16)
         {
@@ -213,7 +248,10 @@ public sealed unsafe class Forwarder : IDisposable
             sa.CountSelectorDrop();
             return;
         }
-        Native.Write(_tun.Fd, inner);
+        if (coalescer != null)
+            coalescer.Add(esp[..sa.Transform.Headroom], inner); // the ESP header and IV are free room for the virtio header
+        else
+            Native.Write(_tun.Fd, inner);
         var life = sa.CountReceived(innerLength);
         if (life != SaLifetimeEvent.None)
             _lifetime(sa, life);

@@ -11,7 +11,7 @@ internal sealed unsafe class PacketBuffers : IDisposable
 {
     /// <summary>Room in front of a packet: the largest ESP header plus IV (8 + 16) and the IPv4 header of raw ESP.</summary>
     public const int Headroom = 64;
-    public const int SlotSize = 65536 + Headroom + 64;
+    public const int LargeSlot = 65536 + Headroom + 64;
 
     private readonly byte* _memory;
     public readonly Native.MMsgHdr* Messages;
@@ -19,10 +19,12 @@ internal sealed unsafe class PacketBuffers : IDisposable
     public readonly Native.SockAddr* Addresses;
 
     /// <param name="withSlots">False for a set of send descriptors that point into another batch's slots.</param>
-    public PacketBuffers(int count, bool withSlots = true)
+    /// <param name="slotSize">Octets per slot: large for receive batches, MTU-sized for segments to send.</param>
+    public PacketBuffers(int count, bool withSlots = true, int slotSize = LargeSlot)
     {
         Count = count;
-        _memory = withSlots ? (byte*)NativeMemory.AlignedAlloc((nuint)(count * SlotSize), 64) : null;
+        SlotSize = slotSize;
+        _memory = withSlots ? (byte*)NativeMemory.AlignedAlloc((nuint)((long)count * slotSize), 64) : null;
         Messages = (Native.MMsgHdr*)NativeMemory.AllocZeroed((nuint)(count * sizeof(Native.MMsgHdr)));
         Vectors = (Native.IoVec*)NativeMemory.AllocZeroed((nuint)(count * sizeof(Native.IoVec)));
         Addresses = (Native.SockAddr*)NativeMemory.AllocZeroed((nuint)(count * sizeof(Native.SockAddr)));
@@ -35,6 +37,7 @@ internal sealed unsafe class PacketBuffers : IDisposable
     }
 
     public int Count { get; }
+    public int SlotSize { get; }
 
     public Span<byte> Slot(int index) => new(_memory + (long)index * SlotSize, SlotSize);
 
@@ -46,7 +49,7 @@ internal sealed unsafe class PacketBuffers : IDisposable
         for (int i = 0; i < Count; i++)
         {
             Vectors[i].Base = SlotPointer(i) + Headroom;
-            Vectors[i].Length = SlotSize - Headroom;
+            Vectors[i].Length = (nuint)(SlotSize - Headroom);
             Messages[i].Header.NameLength = (uint)sizeof(Native.SockAddr);
             Messages[i].Header.Flags = 0;
             Messages[i].Length = 0;
