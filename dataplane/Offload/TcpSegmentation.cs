@@ -33,9 +33,12 @@ public static class TcpSegmentation
         int headers = ipLength + tcpLength;
         if (headers > packet.Length)
             return 0;
-        var template = packet[..headers].ToArray();
-        uint sequence = BinaryPrimitives.ReadUInt32BigEndian(template.AsSpan(ipLength + 4));
-        ushort ipId = v6 ? (ushort)0 : BinaryPrimitives.ReadUInt16BigEndian(template.AsSpan(4));
+        if (headers > 128)
+            return 0;
+        Span<byte> template = stackalloc byte[headers];
+        packet[..headers].CopyTo(template);
+        uint sequence = BinaryPrimitives.ReadUInt32BigEndian(template[(ipLength + 4)..]);
+        ushort ipId = v6 ? (ushort)0 : BinaryPrimitives.ReadUInt16BigEndian(template[4..]);
         byte flags = template[ipLength + 13];
         var payload = packet[headers..];
         int count = 0;
