@@ -49,7 +49,7 @@ public static class ChildSaInstaller
             added.Add(result.OutboundId);
             foreach (var local in child.LocalTs)
             {
-                foreach (var remote in child.RemoteTs)
+                foreach (var remote in child.RemoteTs.Where(r => r.TsType == local.TsType)) // IPv4 with IPv4, IPv6 with IPv6
                 {
                     foreach (var policy in new[]
                     {

@@ -20,7 +20,7 @@ public sealed class RouteTable(string? device = null)
             args.AddRange(["dev", device]);
         else
             args.AddRange(NextHop(peer ?? throw new ArgumentNullException(nameof(peer))));
-        var source = LocalAddressWithin(local);
+        var source = LocalAddressWithin(local.Where(l => l.TsType == remote.TsType));
         if (source != null)
             args.AddRange(["src", source.ToString()]);
         Run(args);

@@ -21,12 +21,12 @@ public sealed class DataplaneTests : IDisposable
 
     /// <summary>Two rekindled gateways, B listening, A brought up unless told otherwise.</summary>
     private (Rekindled A, Rekindled B) TwoRekindled(string esp = "aes256gcm16", string extraA = "", string dataplaneA = "userspace",
-        string dataplaneB = "userspace", bool up = true)
+        string dataplaneB = "userspace", bool up = true, string tsA = "10.1.0.0/24", string tsB = "10.2.0.0/24")
     {
         var b = Track(new Rekindled(_net.NamespaceB, Rekindled.Config("b-a", TwoHostTopology.AddressB, TwoHostTopology.AddressA,
-            "gwb.test.example", "gwa.test.example", "10.2.0.0/24", "10.1.0.0/24", "aes256gcm16-prfsha256-x25519", esp, Psk, dataplane: dataplaneB)));
+            "gwb.test.example", "gwa.test.example", tsB, tsA, "aes256gcm16-prfsha256-x25519", esp, Psk, dataplane: dataplaneB)));
         var a = Track(new Rekindled(_net.NamespaceA, Rekindled.Config("a-b", TwoHostTopology.AddressA, TwoHostTopology.AddressB,
-            "gwa.test.example", "gwb.test.example", "10.1.0.0/24", "10.2.0.0/24", "aes256gcm16-prfsha256-x25519", esp, Psk, dataplane: dataplaneA, extra: extraA)));
+            "gwa.test.example", "gwb.test.example", tsA, tsB, "aes256gcm16-prfsha256-x25519", esp, Psk, dataplane: dataplaneA, extra: extraA)));
         if (up)
         {
             var result = a.Ctl("up", "a-b");
@@ -53,6 +53,17 @@ public sealed class DataplaneTests : IDisposable
         var sa = a.ListSas().Single();
         Assert.False(sa.Children[0].UdpEncapsulation); // no NAT between them: raw ESP
         Assert.Contains("raw ESP", a.Log);
+    }
+
+    [Fact]
+    public void DualStackSelectorsCarryIpv4AndIpv6InOneChildSa()
+    {
+        var (a, _) = TwoRekindled(tsA: "10.1.0.0/24, 2001:db8:1::/64", tsB: "10.2.0.0/24, 2001:db8:2::/64");
+        Assert.Equal(2, a.ListSas().Single().Children.Single().LocalTs.Count);
+        var ping6 = _net.Ping6(fromA: true);
+        Assert.True(ping6.ExitCode == 0, ping6.All + a.Log);
+        Assert.Equal(0, _net.Ping6(fromA: false).ExitCode);
+        Assert.Equal(0, _net.Ping(fromA: true).ExitCode);
     }
 
     [Fact]

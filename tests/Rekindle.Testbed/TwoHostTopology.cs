@@ -44,6 +44,8 @@ public sealed class TwoHostTopology : IDisposable
         Shell.Run("ip", "-n", ns, "link", "set", device, "up");
         Shell.Run("ip", "-n", ns, "link", "set", "lo", "up");
         Shell.Run("ip", "-n", ns, "addr", "add", $"{inner}/32", "dev", "lo");
+        // and an IPv6 address in 2001:db8:1::/64 (A) or 2001:db8:2::/64 (B) for dual-stack selectors
+        Shell.Run("ip", "-n", ns, "addr", "add", inner == "10.1.0.1" ? "2001:db8:1::1/128" : "2001:db8:2::1/128", "dev", "lo", "nodad");
     }
 
     /// <summary>Runs a command inside namespace A or B.</summary>
@@ -54,6 +56,11 @@ public sealed class TwoHostTopology : IDisposable
     public Shell.Result Ping(bool fromA, int count = 3) => fromA
         ? Exec(NamespaceA, TimeSpan.FromSeconds(30), "ping", "-c", count.ToString(), "-i", "0.2", "-W", "2", "-I", "10.1.0.1", "10.2.0.1")
         : Exec(NamespaceB, TimeSpan.FromSeconds(30), "ping", "-c", count.ToString(), "-i", "0.2", "-W", "2", "-I", "10.2.0.1", "10.1.0.1");
+
+    /// <summary>Pings over IPv6 between the protected addresses 2001:db8:1::1 and 2001:db8:2::1.</summary>
+    public Shell.Result Ping6(bool fromA, int count = 3) => fromA
+        ? Exec(NamespaceA, TimeSpan.FromSeconds(30), "ping", "-6", "-c", count.ToString(), "-i", "0.2", "-W", "2", "-I", "2001:db8:1::1", "2001:db8:2::1")
+        : Exec(NamespaceB, TimeSpan.FromSeconds(30), "ping", "-6", "-c", count.ToString(), "-i", "0.2", "-W", "2", "-I", "2001:db8:2::1", "2001:db8:1::1");
 
     /// <summary>An iperf3 TCP transfer between the protected addresses; returns the receiver's bits per second.</summary>
     public double Iperf(bool fromA, int seconds = 2, params string[] extra)
