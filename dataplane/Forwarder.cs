@@ -8,8 +8,9 @@ using Rekindle.Dataplane.Offload;
 namespace Rekindle.Dataplane;
 
 /// <summary>
-/// The forwarding threads. Outbound: read a batch from the TUN device, find each packet's SA by its selectors,
-/// seal it in place and send the batch with one sendmmsg per transport (ESP-in-UDP on the NAT-T socket, raw ESP).
+/// The forwarding threads. Outbound: read from the TUN device (cutting TSO segments into packets), find each packet's SA
+/// by its selectors, seal it into a send slot and send the batch with one sendmmsg per socket (ESP-in-UDP on the NAT-T
+/// socket of the SA's local address, or raw ESP).
 /// Inbound: recvmmsg a batch from the NAT-T socket (or the raw ESP socket), split IKE (non-ESP marker) and
 /// keepalives from ESP, check replay, open in place, check the inner packet against the SA's selectors and write it
 /// to the TUN device. One thread per direction and socket; each SA's state is touched by one thread only.
@@ -22,12 +23,13 @@ public sealed unsafe class Forwarder : IDisposable
     private readonly SaDatabase _database;
     private readonly IReadOnlyList<NatTSocket> _natT;
     private readonly IReadOnlyDictionary<IPAddress, int> _raw;
+    private readonly Dictionary<IPAddress, int> _udpByAddress;
     private readonly Action<byte[], IPEndPoint, IPEndPoint> _ike;
     private readonly Action<UserspaceSa, SaLifetimeEvent> _lifetime;
     private readonly ILog _log;
     private readonly List<Thread> _threads = [];
     private volatile bool _stop;
-    private long _noPolicy, _unknownSpi, _malformed, _keepalives;
+    private long _noPolicy, _noSocket, _unknownSpi, _malformed, _keepalives;
 
     /// <summary>A NAT-T (UDP 4500) socket shared with IKE: its local endpoint and fd.</summary>
     public sealed record NatTSocket(IPEndPoint Local, int Fd);
@@ -39,6 +41,7 @@ public sealed unsafe class Forwarder : IDisposable
         _database = database;
         _natT = natT;
         _raw = raw;
+        _udpByAddress = natT.GroupBy(s => s.Local.Address).ToDictionary(g => g.Key, g => g.First().Fd);
         _ike = ike;
         _lifetime = lifetime;
         _log = log;
@@ -46,6 +49,8 @@ public sealed unsafe class Forwarder : IDisposable
 
     /// <summary>Packets from the TUN device that no outbound policy covers.</summary>
     public long NoPolicyDrops => Interlocked.Read(ref _noPolicy);
+    /// <summary>Packets whose SA needs a socket this gateway did not open (no NAT-T or raw ESP socket on its address).</summary>
+    public long NoSocketDrops => Interlocked.Read(ref _noSocket);
     public long UnknownSpiDrops => Interlocked.Read(ref _unknownSpi);
     public long MalformedDrops => Interlocked.Read(ref _malformed);
     public long KeepalivesReceived => Interlocked.Read(ref _keepalives);
@@ -77,19 +82,17 @@ public sealed unsafe class Forwarder : IDisposable
     }
 
     // Outbound state, touched only by the outbound thread.
-    private PacketBuffers? _sendSlots, _udp, _rawSend;
-    private int _used, _udpCount, _rawCount;
-    private readonly int[] _rawFds = new int[SendSlots];
     private const int SendSlots = 256;
+    private PacketBuffers? _sendSlots, _send;
+    private int _queued;
+    private readonly int[] _sendFds = new int[SendSlots];
 
     private void Outbound()
     {
         // One large read buffer (a TSO segment can be 64 KB); each packet to send gets an MTU-sized slot with headroom.
         using var read = new PacketBuffers(1);
         using var slots = _sendSlots = new PacketBuffers(SendSlots, slotSize: 16384);
-        using var udp = _udp = new PacketBuffers(SendSlots, withSlots: false);
-        using var raw = _rawSend = new PacketBuffers(SendSlots, withSlots: false);
-        int udpFd = _natT.Count > 0 ? _natT[0].Fd : -1;
+        using var send = _send = new PacketBuffers(SendSlots, withSlots: false);
         TcpSegmentation.SegmentSink emit = Encapsulate;
         bool idle = true;
         while (!_stop)
@@ -97,10 +100,10 @@ public sealed unsafe class Forwarder : IDisposable
             // Only an idle loop waits in poll; a busy one goes straight to the next read.
             if (idle && !Native.WaitReadable(_tun.Fd, PollMs))
                 continue;
-            _used = _udpCount = _rawCount = 0;
+            _queued = 0;
             int reads = 0;
             // Room for the largest segment's packets (64 KB / 536-octet MSS) must remain before each read.
-            while (_used + 128 <= SendSlots)
+            while (_queued + 128 <= SendSlots)
             {
                 var buffer = read.Slot(0);
                 int length = Native.Read(_tun.Fd, buffer);
@@ -117,21 +120,19 @@ public sealed unsafe class Forwarder : IDisposable
                     Interlocked.Increment(ref _malformed);
             }
             idle = reads == 0;
-            if (_udpCount > 0)
-                Native.SendBatch(udpFd, udp.Messages, _udpCount);
-            // Raw ESP: one sendmmsg per run of packets for the same socket.
-            for (int first = 0; first < _rawCount;)
+            // One sendmmsg per run of packets for the same socket.
+            for (int first = 0; first < _queued;)
             {
                 int last = first;
-                while (last + 1 < _rawCount && _rawFds[last + 1] == _rawFds[first])
+                while (last + 1 < _queued && _sendFds[last + 1] == _sendFds[first])
                     last++;
-                Native.SendBatch(_rawFds[first], raw.Messages + first, last - first + 1);
+                Native.SendBatch(_sendFds[first], send.Messages + first, last - first + 1);
                 first = last + 1;
             }
         }
     }
 
-    /// <summary>Finds the SA for one inner packet, seals it into the next send slot and queues it.</summary>
+    /// <summary>Finds the SA and socket for one inner packet, seals it into the next send slot and queues it.</summary>
     private void Encapsulate(Span<byte> inner)
     {
         if (!PacketSummary.TryRead(inner, out var summary))
@@ -140,9 +141,17 @@ public sealed unsafe class Forwarder : IDisposable
             return;
         }
         var sa = _database.FindOutbound(summary);
-        if (sa == null || sa.Expired || !sa.TryNextSequence(out ulong sequence))
+        if (sa == null || sa.Expired)
         {
             Interlocked.Increment(ref _noPolicy);
+            return;
+        }
+        var sockets = sa.UdpEncapsulation ? _udpByAddress : _raw;
+        var source = sa.Parameters.Source.Address;
+        if (!sockets.TryGetValue(source, out int fd)
+            && !sockets.TryGetValue(source.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? IPAddress.Any : IPAddress.IPv6Any, out fd))
+        {
+            Interlocked.Increment(ref _noSocket);
             return;
         }
         var slots = _sendSlots!;
@@ -152,7 +161,12 @@ public sealed unsafe class Forwarder : IDisposable
             Interlocked.Increment(ref _malformed);
             return;
         }
-        int slot = _used++;
+        if (!sa.TryNextSequence(out ulong sequence))
+        {
+            Interlocked.Increment(ref _noPolicy);
+            return;
+        }
+        int slot = _queued++;
         var buffer = slots.Slot(slot);
         inner.CopyTo(buffer[PacketBuffers.Headroom..]);
         int start = PacketBuffers.Headroom - transform.Headroom;
@@ -160,14 +174,8 @@ public sealed unsafe class Forwarder : IDisposable
         var life = sa.CountSent(inner.Length);
         if (life != SaLifetimeEvent.None)
             _lifetime(sa, life);
-        byte* packet = slots.SlotPointer(slot) + start;
-        if (sa.UdpEncapsulation && _natT.Count > 0)
-            _udp!.ArmForSend(_udpCount++, packet, espLength, sa.UdpDestination);
-        else if (_raw.TryGetValue(sa.Parameters.Source.Address, out int rawFd))
-        {
-            _rawFds[_rawCount] = rawFd;
-            _rawSend!.ArmForSend(_rawCount++, packet, espLength, sa.RawDestination);
-        }
+        _sendFds[slot] = fd;
+        _send!.ArmForSend(slot, slots.SlotPointer(slot) + start, espLength, sa.UdpEncapsulation ? sa.UdpDestination : sa.RawDestination);
     }
 
     private void Inbound(int fd, IPEndPoint local, bool encapsulated)

@@ -75,7 +75,6 @@ public static class ChildSaInstaller
         sa.Children.Add(result);
         context.Log.Info(sa, $"CHILD_SA {result.Name}{{{reqId}}} established with SPIs {result.InboundSpi:x8}_i {result.OutboundSpi:x8}_o " +
             $"and TS {string.Join(" ", result.LocalTs)} === {string.Join(" ", result.RemoteTs)} ({suite}{(sa.UdpEncapsulation ? ", UDP-encapsulated" : "")})");
-        context.OnChildInstalled(sa, result);
         return result;
     }
 

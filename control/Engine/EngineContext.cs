@@ -35,5 +35,4 @@ public sealed class EngineContext
 
     internal void OnEstablished(IkeSa sa) => _engine.RaiseEstablished(sa);
 
-    internal void OnChildInstalled(IkeSa sa, ChildSa child) => _engine.RaiseChildInstalled(sa, child);
 }

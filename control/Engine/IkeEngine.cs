@@ -31,18 +31,11 @@ public sealed class IkeEngine : IIkeRetransmitter
         _context = new EngineContext(this, backend, log, options ?? new EngineOptions(), time ?? TimeProvider.System);
     }
 
-    public IReadOnlyList<ConnectionConfig> Connections { get; private set; }
+    public IReadOnlyList<ConnectionConfig> Connections { get; }
     public IReadOnlyCollection<IkeSa> Sas => _sas.Values;
     public EngineOptions Options => _context.Options;
     public ISaBackend Backend => _context.Backend;
     private ILog Log => _context.Log;
-
-    public event Action<IkeSa>? Established;
-    public event Action<IkeSa, ChildSa>? ChildInstalled;
-    public event Action<IkeSa>? Destroyed;
-
-    /// <summary>Replaces the connection set (reload); existing SAs keep the definitions they were made with.</summary>
-    public void SetConnections(IEnumerable<ConnectionConfig> connections) => Connections = connections.ToList();
 
     /// <summary>Starts an IKE SA with its CHILD SA for a configured connection (swanctl --initiate).</summary>
     public IkeSa Initiate(string name)
@@ -59,8 +52,9 @@ public sealed class IkeEngine : IIkeRetransmitter
             existing.Tasks.InitiateNext(_context);
             return existing;
         }
-        if (existing != null || _sas.Values.Any(s => s.Config == config && s.State is IkeSaState.Connecting or IkeSaState.Authenticating))
-            return existing ?? _sas.Values.First(s => s.Config == config && s.State is IkeSaState.Connecting or IkeSaState.Authenticating);
+        var pending = existing ?? _sas.Values.FirstOrDefault(s => s.Config == config && s.State is IkeSaState.Connecting or IkeSaState.Authenticating);
+        if (pending != null)
+            return pending;
         var localAddress = config.LocalAddress ?? _network.LocalAddressFor(config.RemoteAddress);
         var sa = new IkeSa(++_nextUniqueId, true, NewSpi(), new IPEndPoint(localAddress, Options.IkePort),
             new IPEndPoint(config.RemoteAddress, Options.IkePort), _context.Now) { Config = config };
@@ -147,7 +141,7 @@ public sealed class IkeEngine : IIkeRetransmitter
         var result = MessageCodec.Decode(datagram, header, PayloadRules.IsProtected(header.Exchange) ? sa.Protection : null);
         if (result.Error != DecodeError.None)
         {
-            HandleDecodeError(sa, header, result, local, remote);
+            HandleDecodeError(sa, header, result);
             return;
         }
         var message = result.Message!;
@@ -229,7 +223,7 @@ public sealed class IkeEngine : IIkeRetransmitter
             SendStateless(header, local, remote, new NotifyPayload(NotifyType.NoProposalChosen));
             return;
         }
-        if (HalfOpenCount() >= Options.CookieThreshold)
+        if (_halfOpen.Count >= Options.CookieThreshold)
         {
             var nonce = request.Get<NoncePayload>();
             var cookie = request.Payloads.FirstOrDefault() as NotifyPayload;
@@ -237,7 +231,7 @@ public sealed class IkeEngine : IIkeRetransmitter
                 return;
             if (cookie is not { NotifyType: NotifyType.Cookie } || !_cookies.Verify(cookie.Data, nonce.Data, remote.Address, header.InitiatorSpi))
             {
-                Log.Debug("engine", $"{HalfOpenCount()} half-open IKE SAs, asking {remote} for a COOKIE");
+                Log.Debug("engine", $"{_halfOpen.Count} half-open IKE SAs, asking {remote} for a COOKIE");
                 SendStateless(header, local, remote, new NotifyPayload(NotifyType.Cookie, _cookies.Make(nonce.Data, remote.Address, header.InitiatorSpi)));
                 return;
             }
@@ -253,13 +247,11 @@ public sealed class IkeEngine : IIkeRetransmitter
             sa.InitResponse = sa.CachedResponse!;
     }
 
-    private int HalfOpenCount() => _halfOpen.Count;
-
     private static NotifyPayload ErrorNotify(DecodeResult result) => result.Error == DecodeError.UnsupportedCriticalPayload
         ? new NotifyPayload(NotifyType.UnsupportedCriticalPayload, [(byte)result.UnsupportedType])
         : new NotifyPayload(NotifyType.InvalidSyntax);
 
-    private void HandleDecodeError(IkeSa sa, IkeHeader header, DecodeResult result, IPEndPoint local, IPEndPoint remote)
+    private void HandleDecodeError(IkeSa sa, IkeHeader header, DecodeResult result)
     {
         if (result.Error == DecodeError.Drop || header.IsResponse || header.MessageId != sa.ExpectedPeerRequestId)
         {
@@ -428,7 +420,6 @@ public sealed class IkeEngine : IIkeRetransmitter
         _sas.Remove(sa.LocalSpi);
         _halfOpen.Remove((sa.InitiatorSpi, sa.Remote.Address));
         Log.Info(sa, $"IKE_SA {sa.InitiatorSpi:x16}_i {sa.ResponderSpi:x16}_r destroyed: {reason}");
-        Destroyed?.Invoke(sa);
         if (sa.Config is { StartAction: StartAction.Trap } trap && sa.IsOriginalInitiator)
             InstallTrap(trap); // the next packet brings the tunnel back
     }
@@ -436,10 +427,7 @@ public sealed class IkeEngine : IIkeRetransmitter
     internal void RaiseEstablished(IkeSa sa)
     {
         Log.Info(sa, $"IKE_SA {sa.Name}[{sa.UniqueId}] established between {sa.Local}[{sa.LocalId}]...{sa.Remote}[{sa.RemoteId}] ({sa.Suite})");
-        Established?.Invoke(sa);
     }
-
-    internal void RaiseChildInstalled(IkeSa sa, ChildSa child) => ChildInstalled?.Invoke(sa, child);
 
     private ulong NewSpi()
     {

@@ -42,10 +42,11 @@ public sealed class TcpCoalescer(Action<ReadOnlySpan<byte>> write)
         // Not coalescible: write it as it is, with an empty virtio header in the room before it.
         var framed = room[^VirtioNetHeader.Size..];
         framed.Clear();
-        write(MemoryMarshalConcat(room, packet));
+        write(Framed(room, packet));
     }
 
-    private static ReadOnlySpan<byte> MemoryMarshalConcat(Span<byte> room, Span<byte> packet) =>
+    /// <summary>The virtio header at the end of <paramref name="room"/> and the packet right after it, as one span.</summary>
+    private static ReadOnlySpan<byte> Framed(Span<byte> room, Span<byte> packet) =>
         System.Runtime.InteropServices.MemoryMarshal.CreateReadOnlySpan(ref room[^VirtioNetHeader.Size], VirtioNetHeader.Size + packet.Length);
 
     /// <summary>A plain IPv4 TCP segment with data and only ACK (or ACK+PSH) set.</summary>

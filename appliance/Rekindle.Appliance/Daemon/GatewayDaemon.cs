@@ -203,7 +203,7 @@ public sealed class GatewayDaemon(RekindleConfig config, ILog log)
                 }
             case "stats":
                 lock (_lock)
-                    return Stats(engine, request.Name);
+                    return Stats(engine, _sockets!, request.Name);
             case "keys":
                 lock (_lock)
                     return Keys(engine);
@@ -273,7 +273,7 @@ public sealed class GatewayDaemon(RekindleConfig config, ILog log)
         }
     }
 
-    private static ControlResponse Stats(IkeEngine engine, string? name)
+    private static ControlResponse Stats(IkeEngine engine, UdpIkeSockets sockets, string? name)
     {
         var now = DateTimeOffset.UtcNow;
         var stats = new List<SaStatsView>();
@@ -290,9 +290,16 @@ public sealed class GatewayDaemon(RekindleConfig config, ILog log)
                 }
             }
         }
-        Dictionary<string, long>? counters = engine.Backend is UserspaceBackend { Forwarder: { } f }
-            ? new() { ["no-policy"] = f.NoPolicyDrops, ["unknown-spi"] = f.UnknownSpiDrops, ["malformed"] = f.MalformedDrops, ["keepalives-received"] = f.KeepalivesReceived }
-            : null;
+        Dictionary<string, long>? counters = engine.Backend switch
+        {
+            UserspaceBackend { Forwarder: { } f } => new()
+            {
+                ["no-policy"] = f.NoPolicyDrops, ["no-socket"] = f.NoSocketDrops, ["unknown-spi"] = f.UnknownSpiDrops,
+                ["malformed"] = f.MalformedDrops, ["keepalives-received"] = f.KeepalivesReceived,
+            },
+            MemorySaBackend => new() { ["esp-dropped-no-dataplane"] = sockets.EspDropped },
+            _ => null,
+        };
         return new ControlResponse(true, Stats: stats, DataplaneCounters: counters);
     }
 
