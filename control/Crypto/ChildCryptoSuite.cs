@@ -28,13 +28,7 @@ public sealed record ChildKeys(byte[] EncryptionIr, byte[] IntegrityIr, byte[] E
     public static ChildKeys Split(ChildCryptoSuite suite, byte[] keymat)
     {
         int enc = suite.Cipher.KeyMaterialLength, integ = suite.Integrity?.KeyLength ?? 0;
-        int offset = 0;
-        byte[] Take(int length)
-        {
-            var key = keymat.AsSpan(offset, length).ToArray();
-            offset += length;
-            return key;
-        }
-        return new ChildKeys(Take(enc), Take(integ), Take(enc), Take(integ));
+        var k = KeyDerivation.Split(keymat, enc, integ, enc, integ);
+        return new ChildKeys(k[0], k[1], k[2], k[3]);
     }
 }

@@ -31,14 +31,21 @@ public static class KeyDerivation
         int integLength = suite.Integrity?.KeyLength ?? 0;
         int encLength = suite.Cipher.KeyMaterialLength;
         var keymat = suite.Prf.PrfPlus(skeyseed, seed, 3 * prfLength + 2 * integLength + 2 * encLength);
+        var k = Split(keymat, prfLength, integLength, integLength, encLength, encLength, prfLength, prfLength);
+        return new IkeKeys(k[0], k[1], k[2], k[3], k[4], k[5], k[6]);
+    }
+
+    /// <summary>Cuts keying material into consecutive keys of the given lengths (RFC 7296 §2.14, §2.17).</summary>
+    public static byte[][] Split(ReadOnlySpan<byte> keymat, params ReadOnlySpan<int> lengths)
+    {
+        var keys = new byte[lengths.Length][];
         int offset = 0;
-        byte[] Take(int length)
+        for (int i = 0; i < lengths.Length; i++)
         {
-            var key = keymat.AsSpan(offset, length).ToArray();
-            offset += length;
-            return key;
+            keys[i] = keymat.Slice(offset, lengths[i]).ToArray();
+            offset += lengths[i];
         }
-        return new IkeKeys(Take(prfLength), Take(integLength), Take(integLength), Take(encLength), Take(encLength), Take(prfLength), Take(prfLength));
+        return keys;
     }
 
     /// <summary>KEYMAT = prf+(SK_d, [g^ir (new) |] Ni | Nr) (RFC 7296 §2.17).</summary>
